@@ -1,0 +1,3 @@
+//! placeholder crate root
+
+pub mod agent;

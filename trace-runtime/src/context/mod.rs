@@ -1,0 +1,64 @@
+//! The current span and the local root span, read from OpenTelemetry's
+//! `Context` so that `#[traced]`, raw OpenTelemetry calls and these functions
+//! always agree on what is current.
+
+mod local;
+mod propagate;
+
+use opentelemetry::Context;
+
+pub(crate) use local::LocalTrace;
+pub use propagate::{in_current_span, spawn_context, CurrentSpanExt, InSpan};
+
+use crate::SpanHandle;
+
+/// The span that is current here: the innermost `#[traced]` function, entered
+/// [`SpanGuard`](crate::SpanGuard) or raw OpenTelemetry span.
+///
+/// With no span current (or nothing installed) the handle is inert: its
+/// methods do nothing and its ids are all zeros.
+///
+/// ```
+/// use trace_runtime::{current_span, traced};
+///
+/// #[traced]
+/// fn checkout(cart_items: u32) {
+///     let span = current_span();
+///     if span.is_recording() {
+///         span.set_attribute("cart.items", cart_items);
+///     }
+/// }
+/// checkout(3);
+/// ```
+pub fn current_span() -> SpanHandle {
+    SpanHandle::from_context(Context::current())
+}
+
+/// The local root of the current trace in this process: the outermost span
+/// started here, or the one that continued a remote parent (ddtrace
+/// `tracer.current_root_span()`).
+///
+/// Use it to put request-level facts (user id, tenant, outcome) on the span a
+/// backend groups the request by, from deep inside the call tree. With no
+/// span current, the handle is inert.
+///
+/// ```
+/// use trace_runtime::{current_root_span, traced};
+///
+/// #[traced]
+/// fn handle_request() {
+///     authenticate();
+/// }
+///
+/// #[traced]
+/// fn authenticate() {
+///     current_root_span().set_attribute("user.id", "u-42");
+/// }
+/// handle_request();
+/// ```
+pub fn current_root_span() -> SpanHandle {
+    Context::map_current(|cx| match cx.get::<LocalTrace>() {
+        Some(local) => SpanHandle::from_context(local.root.clone()),
+        None => SpanHandle::from_context(cx.clone()),
+    })
+}

@@ -1,0 +1,81 @@
+//! A context value that sends every span started under it to another provider.
+//!
+//! This is what makes `testing::capture` isolated: the capture's provider
+//! travels in the OpenTelemetry `Context`, so spans started inside the closure
+//! (and on threads or tasks that inherited the context) go to it, and spans of
+//! a test running next to it do not.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use opentelemetry::trace::TracerProvider;
+use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+
+use super::any::AnyTracer;
+
+/// How many redirects are alive; 0 lets the span path skip the context lookup.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Debug)]
+pub(crate) struct Redirect {
+    provider: SdkTracerProvider,
+    tracer: SdkTracer,
+    service: Option<Arc<str>>,
+}
+
+impl Redirect {
+    pub(crate) fn open(provider: SdkTracerProvider, service: Option<Arc<str>>) -> RedirectScope {
+        ACTIVE.fetch_add(1, Ordering::AcqRel);
+        super::ensure_router();
+        let tracer = provider.tracer_with_scope(super::scope());
+        RedirectScope {
+            redirect: Arc::new(Redirect { provider, tracer, service }),
+        }
+    }
+
+    pub(crate) fn any_active() -> bool {
+        ACTIVE.load(Ordering::Relaxed) != 0
+    }
+
+    pub(crate) fn find(cx: &Context) -> Option<&Redirect> {
+        if !Self::any_active() {
+            return None;
+        }
+        cx.get::<RedirectHandle>().map(|h| &*h.0)
+    }
+
+    pub(crate) fn tracer(&self) -> &SdkTracer {
+        &self.tracer
+    }
+
+    pub(crate) fn service(&self) -> Option<&Arc<str>> {
+        self.service.as_ref()
+    }
+
+    pub(crate) fn tracer_for(&self, scope: InstrumentationScope) -> AnyTracer {
+        AnyTracer::Sdk(self.provider.tracer_with_scope(scope))
+    }
+}
+
+/// The context entry; a newtype so nothing else can collide with its TypeId.
+struct RedirectHandle(Arc<Redirect>);
+
+/// Keeps a redirect counted as active; put its context around the work.
+#[derive(Debug)]
+pub(crate) struct RedirectScope {
+    redirect: Arc<Redirect>,
+}
+
+impl RedirectScope {
+    /// `base` with this redirect added.
+    pub(crate) fn context(&self, base: &Context) -> Context {
+        base.with_value(RedirectHandle(Arc::clone(&self.redirect)))
+    }
+}
+
+impl Drop for RedirectScope {
+    fn drop(&mut self) {
+        ACTIVE.fetch_sub(1, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,83 @@
+//! The provider `traced` places in OpenTelemetry's global slot.
+//!
+//! It forwards raw `opentelemetry::global::tracer(..)` spans to whichever
+//! provider is in charge (ours after `init()`, else the one the user had
+//! installed), sends them to a test capture when one is active, and adds the
+//! global tags. Its `Drop` is how we learn, for free, that the user replaced
+//! the global provider: the span path then re-checks what is installed instead
+//! of polling the global lock on every call.
+
+use std::borrow::Cow;
+
+use opentelemetry::global::GlobalTracerProvider;
+use opentelemetry::trace::noop::NoopTracer;
+use opentelemetry::trace::{SpanBuilder, Tracer, TracerProvider};
+use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use super::any::{AnySpan, AnyTracer};
+use super::redirect::Redirect;
+use crate::tags;
+
+/// Where the router sends spans that no capture claims.
+#[derive(Debug, Clone)]
+pub(crate) enum Destination {
+    Own(SdkTracerProvider),
+    Foreign(GlobalTracerProvider),
+    Nowhere,
+}
+
+impl Destination {
+    pub(crate) fn tracer(&self, scope: InstrumentationScope) -> AnyTracer {
+        match self {
+            Destination::Own(p) => AnyTracer::Sdk(p.tracer_with_scope(scope)),
+            Destination::Foreign(p) => AnyTracer::Global(p.tracer_with_scope(scope)),
+            Destination::Nowhere => AnyTracer::Noop(NoopTracer::new()),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Router {
+    pub(crate) id: u64,
+    pub(crate) destination: Destination,
+}
+
+impl TracerProvider for Router {
+    type Tracer = RouterTracer;
+
+    fn tracer_with_scope(&self, scope: InstrumentationScope) -> RouterTracer {
+        RouterTracer {
+            inner: self.destination.tracer(scope.clone()),
+            scope,
+        }
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        // Runs inside `set_tracer_provider`, under the global lock: atomics only.
+        super::router_dropped(self.id);
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct RouterTracer {
+    inner: AnyTracer,
+    scope: InstrumentationScope,
+}
+
+impl Tracer for RouterTracer {
+    type Span = AnySpan;
+
+    fn build_with_context(&self, mut builder: SpanBuilder, parent_cx: &Context) -> AnySpan {
+        let attributes = builder.attributes.get_or_insert_with(Vec::new);
+        tags::append_to(attributes);
+        if let Some(redirect) = Redirect::find(parent_cx) {
+            let name: Cow<'static, str> = Cow::Owned(self.scope.name().to_owned());
+            let scope = InstrumentationScope::builder(name).build();
+            return redirect.tracer_for(scope).build(builder, parent_cx);
+        }
+        self.inner.build(builder, parent_cx)
+    }
+}

@@ -1,0 +1,54 @@
+//! One attribute, [`#[traced]`](traced), turns a function into an
+//! OpenTelemetry span; this crate is the thin runtime behind it, on
+//! `opentelemetry` + `opentelemetry_sdk`.
+//!
+//! ```
+//! use trace_runtime::{current_span, traced};
+//!
+//! #[traced(attrs(user.id = user_id))]
+//! fn load_profile(user_id: u64) -> Result<String, std::io::Error> {
+//!     current_span().add_event("cache.miss", []);
+//!     Ok(format!("user {user_id}"))
+//! }
+//!
+//! let _guard = trace_runtime::init().service_name("profiles").install().unwrap();
+//! load_profile(42).unwrap();
+//! // the guard flushes on drop and the trace is printed as a tree
+//! ```
+//!
+//! - [`init`] sets up export (console by default) and returns a [`Guard`].
+//! - [`current_span`], [`current_root_span`] and [`span`] give [`SpanHandle`]s.
+//! - [`set_global_tag`] adds attributes to every span.
+//! - [`CurrentSpanExt`] and [`spawn_context`] carry the current span into
+//!   spawned tasks and threads.
+//! - `testing` (feature `testing`) captures spans in your tests.
+//!
+//! With nothing installed, a traced function costs about as much as a plain
+//! call; a provider set with `opentelemetry::global::set_tracer_provider` is
+//! honoured without `init()`.
+
+mod context;
+mod dispatch;
+mod errors;
+mod setup;
+mod span;
+mod tags;
+mod tree;
+mod values;
+
+#[doc(hidden)]
+#[path = "private/mod.rs"]
+pub mod __private;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use context::{current_root_span, current_span, in_current_span, spawn_context, CurrentSpanExt, InSpan};
+pub use setup::{init, Builder, ConsoleExporter, Error, Guard};
+pub use span::{span, NewSpan, SpanGuard, SpanHandle};
+pub use tags::{clear_global_tags, global_tags, set_global_tag};
+pub use trace_macros::traced;
+pub use values::{debug, display, ArrayElement, AttributeValue, DebugValue, DisplayValue};
+
+/// Re-exported so that generated code and users agree on one version.
+pub use opentelemetry;

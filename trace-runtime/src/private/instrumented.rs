@@ -1,0 +1,90 @@
+//! The future of an async traced function: its span is current on every
+//! poll, a panic is recorded, and dropping it early ends the span as cancelled.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use opentelemetry::trace::{SpanRef, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+use pin_project_lite::pin_project;
+
+use crate::errors::panic;
+
+pin_project! {
+    /// Wraps the body of an async traced function.
+    pub struct Instrumented<F> {
+        #[pin]
+        inner: F,
+        cx: Option<Context>,
+    }
+
+    impl<F> PinnedDrop for Instrumented<F> {
+        fn drop(this: Pin<&mut Self>) {
+            // Still holding the span: the future was dropped before it finished.
+            if let Some(cx) = this.project().cx.take() {
+                let span = cx.span();
+                span.set_attribute(KeyValue::new("traced.cancelled", true));
+                span.add_event("cancelled", Vec::new());
+                span.end();
+            }
+        }
+    }
+}
+
+impl<F> Instrumented<F> {
+    #[inline]
+    pub fn new(cx: Option<Context>, inner: F) -> Self {
+        Instrumented { inner, cx }
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = (F::Output, Finished);
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(cx) = this.cx.as_ref() else {
+            return this.inner.poll(task).map(|out| (out, Finished { cx: None }));
+        };
+        let attached = cx.clone().attach();
+        let inner = this.inner;
+        // The panic is resumed right after it is recorded: unwind safety holds.
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(task)));
+        drop(attached);
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(out)) => Poll::Ready((out, Finished { cx: this.cx.take() })),
+            Err(payload) => {
+                if let Some(cx) = this.cx.take() {
+                    let span = cx.span();
+                    panic::exception(&*payload).record(&span);
+                    span.end();
+                }
+                std::panic::resume_unwind(payload)
+            }
+        }
+    }
+}
+
+/// The span of a completed async traced function, until its outcome is recorded.
+pub struct Finished {
+    cx: Option<Context>,
+}
+
+impl Finished {
+    /// The span, for recording the outcome.
+    #[inline]
+    pub fn span(&self) -> Option<SpanRef<'_>> {
+        self.cx.as_ref().map(TraceContextExt::span)
+    }
+}
+
+impl Drop for Finished {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(cx) = &self.cx {
+            cx.span().end();
+        }
+    }
+}
