@@ -42,13 +42,7 @@ impl Kind {
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut args = Args {
-            name: None,
-            service: None,
-            kind: None,
-            attrs: Attrs::default(),
-            krate: None,
-        };
+        let mut args = Args { name: None, service: None, kind: None, attrs: Attrs::default(), krate: None };
         let mut seen_attrs: Option<Span> = None;
         while !input.is_empty() {
             if input.peek(Token![crate]) {
@@ -58,7 +52,10 @@ impl Parse for Args {
                 }
                 input.parse::<Token![=]>()?;
                 args.krate = Some(input.call(Path::parse_mod_style).map_err(|e| {
-                    syn::Error::new(e.span(), "`crate` takes a path to trace_runtime, e.g. `crate = ::my_facade::trace_runtime`")
+                    syn::Error::new(
+                        e.span(),
+                        "`crate` takes a path to trace_runtime, e.g. `crate = ::my_facade::trace_runtime`",
+                    )
                 })?);
             } else {
                 let key: Ident = input.parse().map_err(|e| {
@@ -66,7 +63,9 @@ impl Parse for Args {
                 })?;
                 match key.to_string().as_str() {
                     "name" => set_once(&mut args.name, &key, parse_str_value(input, &key, "name = \"checkout\"")?)?,
-                    "service" => set_once(&mut args.service, &key, parse_str_value(input, &key, "service = \"postgres\"")?)?,
+                    "service" => {
+                        set_once(&mut args.service, &key, parse_str_value(input, &key, "service = \"postgres\"")?)?
+                    }
                     "kind" => set_once(&mut args.kind, &key, parse_kind(input, &key)?)?,
                     "attrs" => {
                         if seen_attrs.is_some() {
@@ -88,7 +87,9 @@ impl Parse for Args {
             if input.is_empty() {
                 break;
             }
-            input.parse::<Token![,]>().map_err(|e| syn::Error::new(e.span(), "expected `,` between arguments of #[traced]"))?;
+            input
+                .parse::<Token![,]>()
+                .map_err(|e| syn::Error::new(e.span(), "expected `,` between arguments of #[traced]"))?;
         }
         Ok(args)
     }
@@ -114,7 +115,8 @@ fn duplicate(span: Span, name: &str) -> syn::Error {
 }
 
 fn parse_str_value(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::Result<LitStr> {
-    input.parse::<Token![=]>()
+    input
+        .parse::<Token![=]>()
         .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`, e.g. `{example}`")))?;
     let lit: LitStr = if input.peek(LitStr) {
         input.parse()?
@@ -130,22 +132,18 @@ fn parse_str_value(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::R
 
 fn parse_kind(input: ParseStream<'_>, key: &Ident) -> syn::Result<Kind> {
     const KINDS: &str = "server, client, producer, consumer or internal";
-    input.parse::<Token![=]>()
+    input
+        .parse::<Token![=]>()
         .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`, e.g. `kind = server`")))?;
-    let kind: Ident = input.parse().map_err(|e| {
-        syn::Error::new(e.span(), format!("`kind` takes one of {KINDS}, e.g. `kind = server`"))
-    })?;
+    let kind: Ident = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), format!("`kind` takes one of {KINDS}, e.g. `kind = server`")))?;
     Ok(match kind.to_string().as_str() {
         "server" => Kind::Server,
         "client" => Kind::Client,
         "producer" => Kind::Producer,
         "consumer" => Kind::Consumer,
         "internal" => Kind::Internal,
-        other => {
-            return Err(syn::Error::new(
-                kind.span(),
-                format!("unknown span kind `{other}`; expected {KINDS}"),
-            ))
-        }
+        other => return Err(syn::Error::new(kind.span(), format!("unknown span kind `{other}`; expected {KINDS}"))),
     })
 }

@@ -54,7 +54,9 @@ impl Parse for Attrs {
             if input.is_empty() {
                 break;
             }
-            input.parse::<Token![,]>().map_err(|e| syn::Error::new(e.span(), "expected `,` between entries of attrs(..)"))?;
+            input
+                .parse::<Token![,]>()
+                .map_err(|e| syn::Error::new(e.span(), "expected `,` between entries of attrs(..)"))?;
         }
         Ok(Attrs { entries })
     }
@@ -67,23 +69,13 @@ fn parse_one(input: ParseStream<'_>) -> syn::Result<Attr> {
         let ident: Ident = input.call(Ident::parse_any).map_err(|e| {
             syn::Error::new(e.span(), "expected an argument name after the sigil, or write `key = %expr`")
         })?;
-        return Ok(Attr {
-            key: ident.to_string(),
-            key_span: ident.span(),
-            value: AttrValue::Arg(ident),
-            format,
-        });
+        return Ok(Attr { key: ident.to_string(), key_span: ident.span(), value: AttrValue::Arg(ident), format });
     }
     let (key, key_span, bare) = parse_key(input)?;
     if !input.peek(Token![=]) {
         // A bare name: only an identifier can name an argument.
         return match bare {
-            Some(ident) => Ok(Attr {
-                key,
-                key_span,
-                value: AttrValue::Arg(ident),
-                format: Format::Typed,
-            }),
+            Some(ident) => Ok(Attr { key, key_span, value: AttrValue::Arg(ident), format: Format::Typed }),
             None => Err(syn::Error::new(
                 key_span,
                 format!("`{key}` needs a value: `{key} = expr`, `{key} = %expr` (Display) or `{key} = ?expr` (Debug)"),
@@ -96,12 +88,7 @@ fn parse_one(input: ParseStream<'_>) -> syn::Result<Attr> {
         return Err(syn::Error::new(input.span(), format!("expected a value after `{key} =`")));
     }
     let expr: Expr = input.parse()?;
-    Ok(Attr {
-        key,
-        key_span,
-        value: AttrValue::Expr(expr),
-        format,
-    })
+    Ok(Attr { key, key_span, value: AttrValue::Expr(expr), format })
 }
 
 fn parse_format(input: ParseStream<'_>) -> syn::Result<Format> {
@@ -138,7 +125,10 @@ fn parse_key(input: ParseStream<'_>) -> syn::Result<(String, Span, Option<Ident>
     while input.peek(Token![.]) {
         input.parse::<Token![.]>()?;
         let segment = input.call(Ident::parse_any).map_err(|e| {
-            syn::Error::new(e.span(), "expected a key segment after `.`; for other keys use a string: `\"my-key\" = expr`")
+            syn::Error::new(
+                e.span(),
+                "expected a key segment after `.`; for other keys use a string: `\"my-key\" = expr`",
+            )
         })?;
         key.push('.');
         key.push_str(&segment.to_string());

@@ -22,10 +22,7 @@ pub(crate) fn expand(args: &Args, func: TracedFn) -> TokenStream {
     let private = quote!(#krate::__private);
     let ident_span = func.sig.ident.span();
 
-    let name = args
-        .name
-        .clone()
-        .unwrap_or_else(|| LitStr::new(&func.sig.ident.unraw_string(), ident_span));
+    let name = args.name.clone().unwrap_or_else(|| LitStr::new(&func.sig.ident.unraw_string(), ident_span));
     let kind = format_ident!("{}", args.kind.unwrap_or(Kind::Internal).variant());
     let service = match &args.service {
         Some(service) => quote!(::core::option::Option::Some(#service)),

@@ -22,7 +22,9 @@ impl TracedFn {
         };
         let func = match item {
             Item::Fn(func) => func,
-            Item::Verbatim(tokens) => return Err(not_parsed(tokens.clone(), syn::Error::new(tokens.span(), "unsupported item"))),
+            Item::Verbatim(tokens) => {
+                return Err(not_parsed(tokens.clone(), syn::Error::new(tokens.span(), "unsupported item")))
+            }
             other => return Err(not_a_function(&other)),
         };
         if let Some(constness) = &func.sig.constness {
@@ -32,12 +34,7 @@ impl TracedFn {
                  Remove `const`, or trace the non-const caller instead",
             ));
         }
-        Ok(TracedFn {
-            attrs: func.attrs,
-            vis: func.vis,
-            sig: func.sig,
-            block: func.block,
-        })
+        Ok(TracedFn { attrs: func.attrs, vis: func.vis, sig: func.sig, block: func.block })
     }
 
     pub(crate) fn ident(&self) -> &syn::Ident {
@@ -135,8 +132,5 @@ fn not_a_function(item: &Item) -> syn::Error {
         Item::TraitAlias(i) => (i.trait_token.span(), "a trait alias"),
         other => (other.span(), "this item"),
     };
-    syn::Error::new(
-        span,
-        format!("#[traced] goes on a function or method, not on {what}"),
-    )
+    syn::Error::new(span, format!("#[traced] goes on a function or method, not on {what}"))
 }

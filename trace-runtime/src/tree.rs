@@ -144,9 +144,5 @@ pub(crate) fn format_value(value: &Value) -> String {
 /// `key = value` pairs on one line, for messages.
 #[allow(dead_code)]
 pub(crate) fn format_attributes(attributes: &[KeyValue]) -> String {
-    attributes
-        .iter()
-        .map(|kv| format!("{} = {}", kv.key, format_value(&kv.value)))
-        .collect::<Vec<_>>()
-        .join(", ")
+    attributes.iter().map(|kv| format!("{} = {}", kv.key, format_value(&kv.value))).collect::<Vec<_>>().join(", ")
 }

@@ -70,17 +70,11 @@ pub trait CurrentSpanExt: Sized {
 
 impl<F: Future> CurrentSpanExt for F {
     fn in_current_span(self) -> InSpan<Self> {
-        InSpan {
-            future: self,
-            context: Context::current(),
-        }
+        InSpan { future: self, context: Context::current() }
     }
 
     fn in_span(self, handle: &crate::SpanHandle) -> InSpan<Self> {
-        InSpan {
-            future: self,
-            context: handle.context().clone(),
-        }
+        InSpan { future: self, context: handle.context().clone() }
     }
 }
 

@@ -60,9 +60,7 @@ pub(crate) struct Target {
 
 /// The instrumentation scope of every span `traced` starts.
 pub(crate) fn scope() -> InstrumentationScope {
-    InstrumentationScope::builder("trace-runtime")
-        .with_version(env!("CARGO_PKG_VERSION"))
-        .build()
+    InstrumentationScope::builder("trace-runtime").with_version(env!("CARGO_PKG_VERSION")).build()
 }
 
 /// True when a span started now would go nowhere: the one check a traced call
@@ -134,11 +132,7 @@ fn resolve() {
         }
         None => {
             let previous = global::tracer_provider();
-            let destination = if is_noop(&previous) {
-                Destination::Nowhere
-            } else {
-                Destination::Foreign(previous)
-            };
+            let destination = if is_noop(&previous) { Destination::Nowhere } else { Destination::Foreign(previous) };
             install_router(&mut state, destination);
         }
     }
@@ -152,10 +146,7 @@ fn install_router(state: &mut State, destination: Destination) {
             tracer: destination.tracer(scope()),
             service: state.own.as_ref().map(|(_, s)| Arc::clone(s)).or_else(|| Some(resource_service(provider))),
         }),
-        Destination::Foreign(_) => Some(Target {
-            tracer: destination.tracer(scope()),
-            service: None,
-        }),
+        Destination::Foreign(_) => Some(Target { tracer: destination.tracer(scope()), service: None }),
     };
     state.wrapped = match &destination {
         Destination::Foreign(p) => Some(p.clone()),

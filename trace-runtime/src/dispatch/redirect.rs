@@ -29,9 +29,7 @@ impl Redirect {
         ACTIVE.fetch_add(1, Ordering::AcqRel);
         super::ensure_router();
         let tracer = provider.tracer_with_scope(super::scope());
-        RedirectScope {
-            redirect: Arc::new(Redirect { provider, tracer, service }),
-        }
+        RedirectScope { redirect: Arc::new(Redirect { provider, tracer, service }) }
     }
 
     pub(crate) fn any_active() -> bool {

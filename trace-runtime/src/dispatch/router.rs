@@ -47,10 +47,7 @@ impl TracerProvider for Router {
     type Tracer = RouterTracer;
 
     fn tracer_with_scope(&self, scope: InstrumentationScope) -> RouterTracer {
-        RouterTracer {
-            inner: self.destination.tracer(scope.clone()),
-            scope,
-        }
+        RouterTracer { inner: self.destination.tracer(scope.clone()), scope }
     }
 }
 

@@ -27,11 +27,7 @@ impl Exception {
             causes.push(cause.to_string());
             source = cause.source();
         }
-        Exception {
-            type_name: type_name.to_owned(),
-            message: error.to_string(),
-            causes,
-        }
+        Exception { type_name: type_name.to_owned(), message: error.to_string(), causes }
     }
 
     /// Puts status ERROR and an `exception` event on `span`.

@@ -17,9 +17,5 @@ pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
 }
 
 pub(crate) fn exception(payload: &(dyn Any + Send)) -> Exception {
-    Exception {
-        type_name: "panic".to_owned(),
-        message: message(payload),
-        causes: Vec::new(),
-    }
+    Exception { type_name: "panic".to_owned(), message: message(payload), causes: Vec::new() }
 }

@@ -21,10 +21,7 @@ impl Entered {
 
     pub(crate) fn new(cx: Option<Context>) -> Self {
         match cx {
-            Some(cx) => Entered {
-                attached: Some(cx.clone().attach()),
-                cx: Some(cx),
-            },
+            Some(cx) => Entered { attached: Some(cx.clone().attach()), cx: Some(cx) },
             None => Self::disabled(),
         }
     }

@@ -45,10 +45,7 @@ impl ConsoleExporter {
     /// # drop(exporter);
     /// ```
     pub fn to_writer(out: impl Write + Send + 'static) -> Self {
-        ConsoleExporter {
-            pending: Mutex::new(HashMap::new()),
-            out: Mutex::new(Box::new(out)),
-        }
+        ConsoleExporter { pending: Mutex::new(HashMap::new()), out: Mutex::new(Box::new(out)) }
     }
 
     fn print(&self, spans: &[SpanData]) {

@@ -29,11 +29,7 @@ pub struct Guard {
 
 impl Guard {
     pub(crate) fn new(provider: SdkTracerProvider, timeout: Duration) -> Self {
-        Guard {
-            provider,
-            timeout,
-            shut_down: false,
-        }
+        Guard { provider, timeout, shut_down: false }
     }
 
     /// Exports every finished span now, without shutting down.
@@ -82,9 +78,7 @@ impl Guard {
         }
         // New spans go back to what was installed before; then drain ours.
         dispatch::uninstall_own();
-        self.provider
-            .shutdown_with_timeout(self.timeout)
-            .map_err(|e| Error::Shutdown(e.to_string()))
+        self.provider.shutdown_with_timeout(self.timeout).map_err(|e| Error::Shutdown(e.to_string()))
     }
 }
 

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::{Key, KeyValue};
-use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder};
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder,
+};
 use opentelemetry_sdk::Resource;
 
 pub use console::ConsoleExporter;
@@ -200,16 +202,15 @@ impl Builder {
     /// ```
     pub fn install(self) -> Result<Guard, Error> {
         let service_name = self.service_name.unwrap_or_else(default_service_name);
-        let mut resource = Resource::builder_empty().with_attribute(KeyValue::new("service.name", service_name.clone()));
+        let mut resource =
+            Resource::builder_empty().with_attribute(KeyValue::new("service.name", service_name.clone()));
         if let Some(version) = self.service_version {
             resource = resource.with_attribute(KeyValue::new("service.version", version));
         }
         if let Some(environment) = self.environment {
             resource = resource.with_attribute(KeyValue::new("deployment.environment.name", environment));
         }
-        resource = resource
-            .with_attributes(self.resource)
-            .with_attributes(sdk_attributes());
+        resource = resource.with_attributes(self.resource).with_attributes(sdk_attributes());
 
         let mut builder = SdkTracerProvider::builder().with_resource(resource.build());
         if let Some(sampler) = self.sampler {
@@ -242,9 +243,7 @@ impl std::fmt::Debug for Builder {
 
 /// `unknown_service:<executable>`, as the OpenTelemetry specification asks.
 fn default_service_name() -> String {
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    let exe = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
     match exe {
         Some(exe) => format!("unknown_service:{exe}"),
         None => "unknown_service".to_owned(),

@@ -25,10 +25,7 @@ use crate::values::AttributeValue;
 /// guard.finish();
 /// ```
 pub fn span(name: impl Into<Cow<'static, str>>) -> NewSpan {
-    NewSpan {
-        spec: SpanSpec::new(name),
-        parent: None,
-    }
+    NewSpan { spec: SpanSpec::new(name), parent: None }
 }
 
 /// A span being described; made by [`span`].

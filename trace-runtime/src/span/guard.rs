@@ -68,8 +68,7 @@ impl Deref for SpanGuard {
 impl Drop for SpanGuard {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.handle
-                .set_status(Status::error("panicked while the span was current"));
+            self.handle.set_status(Status::error("panicked while the span was current"));
         }
         // Restore the previous context before ending, so that whatever the
         // span processors do on end never runs "inside" the finished span.

@@ -200,4 +200,3 @@ impl fmt::Debug for SpanHandle {
             .finish()
     }
 }
-

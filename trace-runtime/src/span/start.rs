@@ -75,4 +75,3 @@ pub(crate) fn start_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
         }
     })
 }
-

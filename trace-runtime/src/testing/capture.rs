@@ -77,9 +77,7 @@ impl Capturer {
     /// # drop(capturer);
     /// ```
     pub fn new() -> Self {
-        Capturer {
-            service_name: Arc::from("unknown_service"),
-        }
+        Capturer { service_name: Arc::from("unknown_service") }
     }
 
     /// The `service.name` of the capture's resource: spans of another service
@@ -141,14 +139,16 @@ impl Capturer {
         (collector, provider, scope)
     }
 
-    fn close<R>(&self, collector: Collector, provider: SdkTracerProvider, scope: RedirectScope, result: R) -> Capture<R> {
+    fn close<R>(
+        &self,
+        collector: Collector,
+        provider: SdkTracerProvider,
+        scope: RedirectScope,
+        result: R,
+    ) -> Capture<R> {
         drop(scope);
         let _ = provider.force_flush();
-        Capture {
-            spans: collector.take(),
-            result,
-            service_name: Arc::clone(&self.service_name),
-        }
+        Capture { spans: collector.take(), result, service_name: Arc::clone(&self.service_name) }
     }
 }
 
@@ -284,9 +284,7 @@ impl<R> Capture<R> {
         if span.parent_span_id == SpanId::INVALID {
             return None;
         }
-        self.spans
-            .iter()
-            .find(|s| s.span_context.span_id() == span.parent_span_id)
+        self.spans.iter().find(|s| s.span_context.span_id() == span.parent_span_id)
     }
 
     /// The captured children of `span`, by start time.

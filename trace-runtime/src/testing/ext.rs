@@ -56,11 +56,7 @@ impl SpanDataExt for SpanData {
     }
 
     fn event_attribute(&self, event: &str, key: &str) -> Option<&Value> {
-        self.event(event)?
-            .attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == key)
-            .map(|kv| &kv.value)
+        self.event(event)?.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
     }
 
     fn error_description(&self) -> Option<&str> {
