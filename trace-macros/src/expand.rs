@@ -55,22 +55,21 @@ pub(crate) fn expand(args: &Args, func: TracedFn) -> TokenStream {
     };
 
     let block = &func.block;
-    let fake_return = func.nameable_return_type().map(|ty| {
-        quote_spanned! {ty.span()=>
-            #[allow(
-                unreachable_code,
-                clippy::diverging_sub_expression,
-                clippy::empty_loop,
-                clippy::let_unit_value,
-                clippy::needless_return,
-                clippy::unreachable
-            )]
-            if false {
-                let __traced_fake_return: #ty = loop {};
-                return __traced_fake_return;
-            }
+    let ty = func.return_type_hint();
+    let fake_return = quote_spanned! {ty.span()=>
+        #[allow(
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let __traced_fake_return: #ty = loop {};
+            return __traced_fake_return;
         }
-    });
+    };
     let body = quote_spanned! {block.span()=>
         {
             #fake_return

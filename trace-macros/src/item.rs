@@ -4,7 +4,7 @@
 
 use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
-use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
 use syn::{Attribute, Block, FnArg, Item, Pat, ReturnType, Signature, TraitItemFn, Type, Visibility};
 
 pub(crate) struct TracedFn {
@@ -58,15 +58,17 @@ impl TracedFn {
         names
     }
 
-    /// The declared return type when it can be written as a `let` type
-    /// annotation (it cannot when it contains `impl Trait`).
-    pub(crate) fn nameable_return_type(&self) -> Option<&Type> {
+    /// The declared return type as a `let` type annotation: `()` when none
+    /// is written, and each `impl Trait` (which cannot be named in a `let`)
+    /// replaced by `_`. Pinning the body's type this way keeps inference
+    /// exactly as without the macro, even for bodies that diverge.
+    pub(crate) fn return_type_hint(&self) -> Type {
         match &self.sig.output {
-            ReturnType::Default => None,
+            ReturnType::Default => syn::parse_quote!(()),
             ReturnType::Type(_, ty) => {
-                let mut finder = ImplTraitFinder(false);
-                finder.visit_type(ty);
-                (!finder.0).then_some(&**ty)
+                let mut ty = (**ty).clone();
+                ImplTraitToInfer.visit_type_mut(&mut ty);
+                ty
             }
         }
     }
@@ -91,11 +93,15 @@ fn collect_pat_names(pat: &Pat, names: &mut Vec<String>) {
     }
 }
 
-struct ImplTraitFinder(bool);
+struct ImplTraitToInfer;
 
-impl<'ast> Visit<'ast> for ImplTraitFinder {
-    fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
-        self.0 = true;
+impl VisitMut for ImplTraitToInfer {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(impl_trait) = ty {
+            *ty = Type::Infer(syn::TypeInfer { underscore_token: syn::Token![_](impl_trait.impl_token.span) });
+        } else {
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
     }
 }
 
