@@ -25,6 +25,8 @@ pub(crate) struct Redirect {
 }
 
 impl Redirect {
+    // Only `testing` opens redirects today.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn open(provider: SdkTracerProvider, service: Option<Arc<str>>) -> RedirectScope {
         ACTIVE.fetch_add(1, Ordering::AcqRel);
         super::ensure_router();
@@ -60,11 +62,13 @@ impl Redirect {
 struct RedirectHandle(Arc<Redirect>);
 
 /// Keeps a redirect counted as active; put its context around the work.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 #[derive(Debug)]
 pub(crate) struct RedirectScope {
     redirect: Arc<Redirect>,
 }
 
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 impl RedirectScope {
     /// `base` with this redirect added.
     pub(crate) fn context(&self, base: &Context) -> Context {
