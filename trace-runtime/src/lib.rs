@@ -30,6 +30,7 @@
 mod context;
 mod dispatch;
 mod errors;
+mod logs;
 mod setup;
 mod span;
 mod tags;
@@ -40,11 +41,16 @@ mod values;
 #[path = "private/mod.rs"]
 pub mod __private;
 
+pub mod propagation;
+
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use context::{current_root_span, current_span, in_current_span, spawn_context, CurrentSpanExt, InSpan};
-pub use setup::{init, Builder, ConsoleExporter, Error, Guard};
+pub use logs::{log_ids, LogIds};
+pub use setup::{
+    init, lost_spans, BatchConfig, Builder, Compression, Config, ConsoleExporter, Error, Guard, OtlpConfig, Protocol,
+};
 pub use span::{span, NewSpan, SpanGuard, SpanHandle};
 pub use tags::{clear_global_tags, global_tags, set_global_tag};
 pub use trace_macros::traced;

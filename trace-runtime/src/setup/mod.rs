@@ -1,34 +1,85 @@
 //! Setting up export: [`init`] returns a [`Builder`]; [`Builder::install`]
-//! builds an `opentelemetry_sdk` provider, makes it the destination of every
-//! traced and raw OpenTelemetry span, and returns a [`Guard`] that flushes and
-//! shuts it down when dropped.
+//! resolves the configuration (code, then `OTEL_*` environment variables,
+//! then defaults: see [`Config`]), builds an `opentelemetry_sdk` provider,
+//! makes it the destination of every traced and raw OpenTelemetry span, and
+//! returns a [`Guard`] that flushes and shuts it down when dropped.
+//!
+//! One job per file: `env` reads variables, `sampler` and `config` turn them
+//! and the code's settings into a [`Config`], `otlp` and `grpc` build the
+//! OTLP exporter, `tally` counts lost spans, `console` prints trees, `guard`
+//! shuts down.
 
+mod config;
 mod console;
+mod env;
 mod error;
+#[cfg(feature = "grpc")]
+mod grpc;
 mod guard;
+#[cfg(feature = "otlp")]
+mod otlp;
+mod sampler;
+mod tally;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter, SpanProcessor,
+    TracerProviderBuilder,
 };
 use opentelemetry_sdk::Resource;
 
+pub use config::{BatchConfig, Compression, Config, OtlpConfig, Protocol};
 pub use console::ConsoleExporter;
 pub use error::Error;
 pub use guard::Guard;
+pub use tally::lost_spans;
 
 use crate::dispatch;
 use crate::values::AttributeValue;
+use config::Settings;
+use env::Lookup;
+use tally::{Deadline, Managed, Tallied, Tally};
 
-type AddProcessor = Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder + Send>;
+/// What `install()` hands to each exporter or processor the code added.
+struct Pipes {
+    batch: BatchConfig,
+    deadline: Arc<Deadline>,
+    tallies: Vec<Arc<Tally>>,
+}
+
+impl Pipes {
+    /// A batch processor for `exporter`, counted under `label`.
+    fn batched<E: SpanExporter + 'static>(
+        &mut self,
+        builder: TracerProviderBuilder,
+        exporter: E,
+        label: String,
+    ) -> TracerProviderBuilder {
+        let tally = Tally::new(label);
+        self.tallies.push(Arc::clone(&tally));
+        let config = BatchConfigBuilder::default()
+            .with_max_queue_size(self.batch.max_queue_size)
+            .with_max_export_batch_size(self.batch.max_export_batch_size)
+            .with_scheduled_delay(self.batch.schedule_delay)
+            .build();
+        let processor =
+            BatchSpanProcessor::builder(Tallied::new(exporter, Arc::clone(&tally))).with_batch_config(config).build();
+        builder.with_span_processor(Managed::new(processor, Some(tally), Arc::clone(&self.deadline)))
+    }
+}
+
+type AddProcessor = Box<dyn FnOnce(TracerProviderBuilder, &mut Pipes) -> TracerProviderBuilder + Send>;
 
 /// Starts configuring tracing for this process; finish with [`Builder::install`].
 ///
-/// With nothing else configured, every finished trace is printed to stdout
-/// as a readable tree.
+/// Every setting can also come from the standard `OTEL_*` environment
+/// variables (a setting made in code wins over its variable). With nothing
+/// configured, every finished trace is printed to stdout as a readable tree;
+/// with `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans go to that OTLP endpoint
+/// instead, with no code change.
 ///
 /// ```
 /// let _guard = trace_runtime::init()
@@ -41,18 +92,15 @@ type AddProcessor = Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuild
 /// ```
 pub fn init() -> Builder {
     Builder {
-        service_name: None,
-        service_version: None,
-        environment: None,
-        resource: Vec::new(),
-        sampler: None,
+        settings: Settings::default(),
         processors: Vec::new(),
-        console: false,
         shutdown_timeout: Duration::from_secs(5),
+        lookup: None,
     }
 }
 
-/// Configuration for [`init`]. Every setting is optional.
+/// Configuration for [`init`]. Every setting is optional; see [`Config`] for
+/// how code, environment and defaults combine.
 ///
 /// ```
 /// use opentelemetry_sdk::trace::Sampler;
@@ -65,25 +113,23 @@ pub fn init() -> Builder {
 /// ```
 #[must_use = "nothing is installed until .install() is called"]
 pub struct Builder {
-    service_name: Option<String>,
-    service_version: Option<String>,
-    environment: Option<String>,
-    resource: Vec<KeyValue>,
-    sampler: Option<Sampler>,
+    settings: Settings,
     processors: Vec<AddProcessor>,
-    console: bool,
     shutdown_timeout: Duration,
+    lookup: Option<Lookup>,
 }
 
 impl Builder {
-    /// The `service.name` resource attribute: how backends name this process.
+    /// The `service.name` resource attribute: how backends name this process
+    /// (else `OTEL_SERVICE_NAME`, else `service.name` in
+    /// `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service:<executable>`).
     ///
     /// ```
     /// let b = trace_runtime::init().service_name("inventory");
     /// # drop(b);
     /// ```
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
-        self.service_name = Some(name.into());
+        self.settings.service_name = Some(name.into());
         self
     }
 
@@ -94,7 +140,7 @@ impl Builder {
     /// # drop(b);
     /// ```
     pub fn service_version(mut self, version: impl Into<String>) -> Self {
-        self.service_version = Some(version.into());
+        self.settings.service_version = Some(version.into());
         self
     }
 
@@ -105,11 +151,12 @@ impl Builder {
     /// # drop(b);
     /// ```
     pub fn environment(mut self, environment: impl Into<String>) -> Self {
-        self.environment = Some(environment.into());
+        self.settings.environment = Some(environment.into());
         self
     }
 
-    /// Any other resource attribute (`host.name`, `service.namespace`, ...).
+    /// Any other resource attribute (`host.name`, `service.namespace`, ...);
+    /// it wins over the same key in `OTEL_RESOURCE_ATTRIBUTES`.
     ///
     /// ```
     /// let b = trace_runtime::init().resource_attribute("service.namespace", "shop");
@@ -117,12 +164,12 @@ impl Builder {
     /// ```
     pub fn resource_attribute(mut self, key: impl Into<Key>, value: impl AttributeValue) -> Self {
         if let Some(value) = value.to_attribute_value() {
-            self.resource.push(KeyValue::new(key, value));
+            self.settings.resource.push(KeyValue::new(key, value));
         }
         self
     }
 
-    /// The sampler (default: parent-based, always on).
+    /// The sampler (else `OTEL_TRACES_SAMPLER`; default: parent-based, always on).
     ///
     /// ```
     /// use opentelemetry_sdk::trace::Sampler;
@@ -130,21 +177,22 @@ impl Builder {
     /// # drop(b);
     /// ```
     pub fn sampler(mut self, sampler: Sampler) -> Self {
-        self.sampler = Some(sampler);
+        self.settings.sampler = Some(sampler);
         self
     }
 
     /// Sends finished spans to `exporter` in batches, from a background thread
     /// (the caller never waits on the exporter). Can be called more than once.
+    /// Adding an exporter in code means `OTEL_TRACES_EXPORTER` is not read.
     ///
     /// ```
-    /// let b = trace_runtime::init().exporter(opentelemetry_stdout::SpanExporter::default());
+    /// let b = trace_runtime::init().exporter(trace_runtime::ConsoleExporter::to_writer(std::io::stderr()));
     /// # drop(b);
     /// ```
     pub fn exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
-        self.processors.push(Box::new(move |builder: TracerProviderBuilder| {
-            builder.with_span_processor(BatchSpanProcessor::builder(exporter).build())
-        }));
+        self.settings.custom_exporters += 1;
+        let label = format!("exporter {}", std::any::type_name::<E>());
+        self.processors.push(Box::new(move |builder, pipes: &mut Pipes| pipes.batched(builder, exporter, label)));
         self
     }
 
@@ -157,25 +205,171 @@ impl Builder {
     /// # drop(b);
     /// ```
     pub fn span_processor<P: SpanProcessor + 'static>(mut self, processor: P) -> Self {
-        self.processors.push(Box::new(move |builder: TracerProviderBuilder| builder.with_span_processor(processor)));
+        self.settings.custom_exporters += 1;
+        self.processors.push(Box::new(move |builder, pipes: &mut Pipes| {
+            builder.with_span_processor(Managed::new(processor, None, Arc::clone(&pipes.deadline)))
+        }));
         self
     }
 
     /// Also prints finished traces to stdout as trees. This is the default
-    /// when no exporter or processor is given; call it to keep the console
-    /// next to another exporter.
+    /// when nothing else is configured; call it to keep the console next to
+    /// another exporter.
     ///
     /// ```
     /// let b = trace_runtime::init().console();
     /// # drop(b);
     /// ```
     pub fn console(mut self) -> Self {
-        self.console = true;
+        self.settings.console = true;
+        self
+    }
+
+    /// Sends spans to an OTLP endpoint: the one given by
+    /// [`otlp_endpoint`](Self::otlp_endpoint), else
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`,
+    /// else `http://localhost:4318/v1/traces` (`http://localhost:4317` for gRPC).
+    ///
+    /// ```
+    /// let b = trace_runtime::init().otlp().console(); // OTLP and the console
+    /// # drop(b);
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn otlp(mut self) -> Self {
+        self.settings.otlp.selected = true;
+        self
+    }
+
+    /// Sends spans to this OTLP endpoint (implies [`otlp`](Self::otlp)). For
+    /// HTTP it is the full URL; a URL with no path gets `/v1/traces`. For
+    /// gRPC, the collector's address. `https://` needs the `tls` feature
+    /// (HTTP) or `grpc` (gRPC).
+    ///
+    /// ```
+    /// let b = trace_runtime::init().otlp_endpoint("http://otel-collector:4318/v1/traces");
+    /// # drop(b);
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn otlp_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.settings.otlp.selected = true;
+        self.settings.otlp.endpoint = Some(url.into());
+        self
+    }
+
+    /// The OTLP transport (else `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` /
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`; default HTTP/protobuf).
+    ///
+    /// ```
+    /// let b = trace_runtime::init().otlp_protocol(trace_runtime::Protocol::HttpProtobuf);
+    /// # drop(b);
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn otlp_protocol(mut self, protocol: Protocol) -> Self {
+        self.settings.otlp.protocol = Some(protocol);
+        self
+    }
+
+    /// A header sent with every OTLP request (gRPC metadata), e.g. an API
+    /// key; it wins over the same header in `OTEL_EXPORTER_OTLP_HEADERS`.
+    ///
+    /// ```
+    /// let b = trace_runtime::init().otlp_header("x-honeycomb-team", "my-key");
+    /// # drop(b);
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn otlp_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.otlp.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// How long one OTLP export may take (else `OTEL_EXPORTER_OTLP_TIMEOUT`;
+    /// default 10 s).
+    ///
+    /// ```
+    /// let b = trace_runtime::init().otlp_timeout(std::time::Duration::from_secs(3));
+    /// # drop(b);
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.otlp.timeout = Some(timeout);
+        self
+    }
+
+    /// Compresses OTLP requests (else `OTEL_EXPORTER_OTLP_COMPRESSION`;
+    /// default none).
+    ///
+    /// ```
+    /// let b = trace_runtime::init().otlp_compression(trace_runtime::Compression::Gzip);
+    /// # drop(b);
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn otlp_compression(mut self, compression: Compression) -> Self {
+        self.settings.otlp.compression = Some(compression);
+        self
+    }
+
+    /// At most this many finished spans wait for export; more are dropped
+    /// and counted in [`lost_spans`] (else `OTEL_BSP_MAX_QUEUE_SIZE`; default 2048).
+    ///
+    /// ```
+    /// let b = trace_runtime::init().batch_max_queue_size(8192);
+    /// # drop(b);
+    /// ```
+    pub fn batch_max_queue_size(mut self, spans: usize) -> Self {
+        self.settings.batch.max_queue_size = Some(spans.max(1));
+        self
+    }
+
+    /// Time between two exports (else `OTEL_BSP_SCHEDULE_DELAY`; default 5 s).
+    ///
+    /// ```
+    /// let b = trace_runtime::init().batch_schedule_delay(std::time::Duration::from_millis(500));
+    /// # drop(b);
+    /// ```
+    pub fn batch_schedule_delay(mut self, delay: Duration) -> Self {
+        self.settings.batch.schedule_delay = Some(delay.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// Spans per export request (else `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`;
+    /// default 512, at most the queue size).
+    ///
+    /// ```
+    /// let b = trace_runtime::init().batch_max_export_batch_size(256);
+    /// # drop(b);
+    /// ```
+    pub fn batch_max_export_batch_size(mut self, spans: usize) -> Self {
+        self.settings.batch.max_export_batch_size = Some(spans.max(1));
+        self
+    }
+
+    /// How long one export may take, whatever the exporter's own timeout
+    /// (else `OTEL_BSP_EXPORT_TIMEOUT`; default 30 s).
+    ///
+    /// ```
+    /// let b = trace_runtime::init().batch_export_timeout(std::time::Duration::from_secs(5));
+    /// # drop(b);
+    /// ```
+    pub fn batch_export_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.batch.export_timeout = Some(timeout);
+        self
+    }
+
+    /// Turns tracing off (`true`) or forces it on (`false`) whatever
+    /// `OTEL_SDK_DISABLED` says. Disabled, `install()` installs nothing and
+    /// traced functions cost about as much as plain calls.
+    ///
+    /// ```
+    /// let guard = trace_runtime::init().disabled(true).install().unwrap();
+    /// # drop(guard);
+    /// ```
+    pub fn disabled(mut self, disabled: bool) -> Self {
+        self.settings.disabled = Some(disabled);
         self
     }
 
     /// How long dropping the [`Guard`] may wait for the last spans to be
-    /// exported (default 5 s).
+    /// exported, over all exporters together (default 5 s).
     ///
     /// ```
     /// let b = trace_runtime::init().shutdown_timeout(std::time::Duration::from_secs(2));
@@ -186,14 +380,60 @@ impl Builder {
         self
     }
 
+    /// Reads `OTEL_*` settings through `lookup` instead of the process
+    /// environment: for configuration kept elsewhere, or tests that must
+    /// not touch the (process-wide) environment. `|_| None` ignores the
+    /// environment altogether.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    ///
+    /// let vars = HashMap::from([("OTEL_SERVICE_NAME".to_owned(), "from-map".to_owned())]);
+    /// let config = trace_runtime::init().env_lookup(move |name| vars.get(name).cloned()).resolve().unwrap();
+    /// assert_eq!(config.service_name(), "from-map");
+    /// ```
+    pub fn env_lookup(mut self, lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        self.lookup = Some(Arc::new(lookup));
+        self
+    }
+
+    /// The configuration `install()` would apply, without installing
+    /// anything: code settings, then the environment, then defaults.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidEnv`] naming the variable, its value and what it
+    /// accepts; [`Error::InvalidConfig`] for a bad value given in code.
+    ///
+    /// ```
+    /// let err = trace_runtime::init()
+    ///     .env_lookup(|name| match name {
+    ///         "OTEL_TRACES_SAMPLER" => Some("traceidratio".to_owned()),
+    ///         "OTEL_TRACES_SAMPLER_ARG" => Some("2".to_owned()),
+    ///         _ => None,
+    ///     })
+    ///     .resolve()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("OTEL_TRACES_SAMPLER_ARG"));
+    /// ```
+    pub fn resolve(&self) -> Result<Config, Error> {
+        match &self.lookup {
+            Some(lookup) => config::resolve(&self.settings, lookup.as_ref()),
+            None => config::resolve(&self.settings, &env::process_lookup),
+        }
+    }
+
     /// Builds the provider and makes it the destination of every span started
     /// from now on: `#[traced]` functions, [`span`](crate::span) and raw
     /// `opentelemetry::global::tracer(..)` calls.
     ///
     /// # Errors
     ///
-    /// [`Error::AlreadyInstalled`] while the guard of an earlier `install()`
-    /// is still alive.
+    /// - [`Error::InvalidEnv`] / [`Error::InvalidConfig`]: a setting cannot
+    ///   be used; the message names it, its value and what is accepted.
+    /// - [`Error::Exporter`]: the OTLP exporter could not be built.
+    /// - [`Error::AlreadyInstalled`] while the guard of an earlier `install()`
+    ///   is still alive.
     ///
     /// ```
     /// let guard = trace_runtime::init().service_name("demo").install()?;
@@ -201,59 +441,38 @@ impl Builder {
     /// # Ok::<(), trace_runtime::Error>(())
     /// ```
     pub fn install(self) -> Result<Guard, Error> {
-        let service_name = self.service_name.unwrap_or_else(default_service_name);
-        let mut resource =
-            Resource::builder_empty().with_attribute(KeyValue::new("service.name", service_name.clone()));
-        if let Some(version) = self.service_version {
-            resource = resource.with_attribute(KeyValue::new("service.version", version));
+        let config = self.resolve()?;
+        if config.disabled {
+            return Ok(Guard::disabled());
         }
-        if let Some(environment) = self.environment {
-            resource = resource.with_attribute(KeyValue::new("deployment.environment.name", environment));
-        }
-        resource = resource.with_attributes(self.resource).with_attributes(sdk_attributes());
-
-        let mut builder = SdkTracerProvider::builder().with_resource(resource.build());
-        if let Some(sampler) = self.sampler {
-            builder = builder.with_sampler(sampler);
-        }
-        let console = self.console || self.processors.is_empty();
+        let mut pipes = Pipes { batch: config.batch, deadline: Arc::default(), tallies: Vec::new() };
+        let resource = Resource::builder_empty().with_attributes(config.resource.iter().cloned()).build();
+        let mut builder = SdkTracerProvider::builder().with_resource(resource).with_sampler(config.sampler.clone());
         for add in self.processors {
-            builder = add(builder);
+            builder = add(builder, &mut pipes);
         }
-        if console {
-            builder = builder.with_span_processor(BatchSpanProcessor::builder(ConsoleExporter::stdout()).build());
+        if config.console {
+            builder = pipes.batched(builder, ConsoleExporter::stdout(), "the console".to_owned());
+        }
+        #[cfg(feature = "otlp")]
+        if let Some(otlp) = &config.otlp {
+            let exporter = otlp::build(otlp, config.batch.export_timeout)?;
+            builder = pipes.batched(builder, exporter, otlp::label(otlp));
         }
         let provider = builder.build();
-        if !dispatch::install_own(provider.clone(), Arc::from(service_name)) {
-            let _ = provider.shutdown();
+        if !dispatch::install_own(provider.clone(), Arc::from(config.service_name())) {
+            let _ = provider.shutdown_with_timeout(Duration::ZERO);
             return Err(Error::AlreadyInstalled);
         }
-        Ok(Guard::new(provider, self.shutdown_timeout))
+        Ok(Guard::new(provider, self.shutdown_timeout, pipes.deadline, pipes.tallies))
     }
 }
 
 impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")
-            .field("service_name", &self.service_name)
+            .field("service_name", &self.settings.service_name)
             .field("processors", &self.processors.len())
             .finish_non_exhaustive()
     }
-}
-
-/// `unknown_service:<executable>`, as the OpenTelemetry specification asks.
-fn default_service_name() -> String {
-    let exe = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
-    match exe {
-        Some(exe) => format!("unknown_service:{exe}"),
-        None => "unknown_service".to_owned(),
-    }
-}
-
-fn sdk_attributes() -> [KeyValue; 3] {
-    [
-        KeyValue::new("telemetry.sdk.name", "opentelemetry"),
-        KeyValue::new("telemetry.sdk.language", "rust"),
-        KeyValue::new("telemetry.sdk.version", "0.33"),
-    ]
 }

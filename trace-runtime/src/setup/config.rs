@@ -1,0 +1,526 @@
+//! Combining what the code said, what the environment says and the defaults
+//! into the one [`Config`] that `install()` applies.
+//!
+//! Precedence, setting by setting: a value given to the [`Builder`](super::Builder)
+//! wins; else the `OTEL_*` variable; else the default. A variable is read
+//! only when the code left its setting open, and a variable that is read and
+//! holds a value that cannot be used is an error naming it.
+
+use std::fmt;
+use std::time::Duration;
+
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::trace::Sampler;
+
+use super::env::{self, invalid, Env};
+use super::{sampler, Error};
+
+/// How OTLP data is sent.
+///
+/// ```
+/// let b = trace_runtime::init().otlp_protocol(trace_runtime::Protocol::HttpProtobuf);
+/// # drop(b);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// OTLP/HTTP with protobuf bodies (`http/protobuf`), port 4318: the default.
+    HttpProtobuf,
+    /// OTLP/gRPC (`grpc`), port 4317; needs the cargo feature `grpc`.
+    Grpc,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::HttpProtobuf => "http/protobuf",
+            Protocol::Grpc => "grpc",
+        })
+    }
+}
+
+/// Compression of OTLP request bodies (default: none).
+///
+/// ```
+/// let b = trace_runtime::init().otlp_compression(trace_runtime::Compression::Gzip);
+/// # drop(b);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// gzip (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`).
+    Gzip,
+}
+
+/// The configuration [`Builder::install`](super::Builder::install) applies:
+/// code settings, then `OTEL_*` variables, then defaults, already combined.
+/// Get it with [`Builder::resolve`](super::Builder::resolve) to log or check
+/// the effective setup.
+///
+/// ```
+/// let config = trace_runtime::init()
+///     .service_name("billing")
+///     .env_lookup(|name| (name == "OTEL_TRACES_SAMPLER").then(|| "always_off".to_owned()))
+///     .resolve()
+///     .unwrap();
+/// assert_eq!(config.service_name(), "billing");
+/// assert_eq!(format!("{:?}", config.sampler), "AlwaysOff");
+/// assert!(config.console && config.otlp.is_none());
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// `OTEL_SDK_DISABLED`: when true, `install()` installs nothing and the
+    /// other fields keep their defaults.
+    pub disabled: bool,
+    /// Every resource attribute, `service.name` included.
+    pub resource: Vec<KeyValue>,
+    /// The sampler.
+    pub sampler: Sampler,
+    /// Whether traces are printed to stdout as trees.
+    pub console: bool,
+    /// The OTLP exporter, when one is used.
+    pub otlp: Option<OtlpConfig>,
+    /// Batching of every exporter.
+    pub batch: BatchConfig,
+    /// How many exporters or processors the code added itself.
+    pub custom_exporters: usize,
+}
+
+impl Config {
+    /// The resource's `service.name`.
+    ///
+    /// ```
+    /// let config = trace_runtime::init().service_name("api").resolve().unwrap();
+    /// assert_eq!(config.service_name(), "api");
+    /// ```
+    pub fn service_name(&self) -> &str {
+        match self.resource_attribute("service.name") {
+            Some(Value::String(s)) => s.as_str(),
+            _ => "unknown_service",
+        }
+    }
+
+    /// One resource attribute.
+    ///
+    /// ```
+    /// let config = trace_runtime::init().service_version("2.1.0").resolve().unwrap();
+    /// assert_eq!(config.resource_attribute("service.version"), Some(&"2.1.0".into()));
+    /// ```
+    pub fn resource_attribute(&self, key: &str) -> Option<&Value> {
+        self.resource.iter().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
+    }
+}
+
+/// Where and how the OTLP exporter sends spans.
+///
+/// `Debug` shows header names but not their values (they are often API keys).
+///
+/// ```
+/// let config = trace_runtime::init()
+///     .otlp_endpoint("http://collector:4318")
+///     .otlp_header("x-api-key", "secret")
+///     .resolve()
+///     .unwrap();
+/// let otlp = config.otlp.unwrap();
+/// assert_eq!(otlp.endpoint, "http://collector:4318/v1/traces");
+/// assert!(!format!("{otlp:?}").contains("secret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OtlpConfig {
+    /// The full URL spans are sent to (`…/v1/traces` for HTTP).
+    pub endpoint: String,
+    /// HTTP/protobuf or gRPC.
+    pub protocol: Protocol,
+    /// Extra request headers (gRPC metadata), e.g. an API key.
+    pub headers: Vec<(String, String)>,
+    /// How long one export request may take (also capped by
+    /// [`BatchConfig::export_timeout`]).
+    pub timeout: Duration,
+    /// Body compression.
+    pub compression: Option<Compression>,
+}
+
+impl fmt::Debug for OtlpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<String> = self.headers.iter().map(|(k, _)| format!("{k}: <redacted>")).collect();
+        f.debug_struct("OtlpConfig")
+            .field("endpoint", &self.endpoint)
+            .field("protocol", &self.protocol)
+            .field("headers", &headers)
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .finish()
+    }
+}
+
+/// How finished spans are batched before export (`OTEL_BSP_*`).
+///
+/// ```
+/// let config = trace_runtime::init().resolve().unwrap();
+/// assert_eq!(config.batch.max_queue_size, 2048);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchConfig {
+    /// Spans kept waiting for export; more are dropped (and counted).
+    pub max_queue_size: usize,
+    /// Delay between two exports.
+    pub schedule_delay: Duration,
+    /// Spans per export request, at most `max_queue_size`.
+    pub max_export_batch_size: usize,
+    /// How long one export may take.
+    pub export_timeout: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_queue_size: 2048,
+            schedule_delay: Duration::from_millis(5000),
+            max_export_batch_size: 512,
+            export_timeout: Duration::from_millis(30000),
+        }
+    }
+}
+
+/// What the code said, each setting optional.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Settings {
+    pub(crate) service_name: Option<String>,
+    pub(crate) service_version: Option<String>,
+    pub(crate) environment: Option<String>,
+    pub(crate) resource: Vec<KeyValue>,
+    pub(crate) sampler: Option<Sampler>,
+    pub(crate) console: bool,
+    pub(crate) custom_exporters: usize,
+    pub(crate) otlp: OtlpSettings,
+    pub(crate) batch: BatchSettings,
+    pub(crate) disabled: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub(crate) struct OtlpSettings {
+    /// The code asked for the OTLP exporter.
+    pub(crate) selected: bool,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) protocol: Option<Protocol>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) compression: Option<Compression>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct BatchSettings {
+    pub(crate) max_queue_size: Option<usize>,
+    pub(crate) schedule_delay: Option<Duration>,
+    pub(crate) max_export_batch_size: Option<usize>,
+    pub(crate) export_timeout: Option<Duration>,
+}
+
+const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318/v1/traces";
+const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
+const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
+const TRACES_PATH: &str = "/v1/traces";
+
+/// Resolves `code` against the variables `lookup` returns.
+pub(crate) fn resolve(
+    code: &Settings,
+    lookup: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+) -> Result<Config, Error> {
+    let env = Env::new(lookup);
+    let disabled = match code.disabled {
+        Some(disabled) => disabled,
+        None => env.bool(env::SDK_DISABLED)?.unwrap_or(false),
+    };
+    if disabled {
+        // A disabled SDK reads nothing else: a stale bad value elsewhere must
+        // not stop an application whose tracing is switched off.
+        return Ok(Config {
+            disabled,
+            resource: Vec::new(),
+            sampler: sampler::default_sampler(),
+            console: false,
+            otlp: None,
+            batch: BatchConfig::default(),
+            custom_exporters: 0,
+        });
+    }
+    let resource = resource(code, &env)?;
+    let sampler = match &code.sampler {
+        Some(sampler) => sampler.clone(),
+        None => sampler::from_env(&env)?.unwrap_or_else(sampler::default_sampler),
+    };
+    let batch = batch(&code.batch, &env)?;
+    let (console, otlp_selected) = destinations(code, &env)?;
+    let otlp = if otlp_selected { Some(otlp(&code.otlp, &env)?) } else { None };
+    Ok(Config { disabled, resource, sampler, console, otlp, batch, custom_exporters: code.custom_exporters })
+}
+
+fn resource(code: &Settings, env: &Env<'_>) -> Result<Vec<KeyValue>, Error> {
+    let mut attributes: Vec<KeyValue> = Vec::new();
+    let mut set = |kv: KeyValue| {
+        attributes.retain(|existing| existing.key != kv.key);
+        attributes.push(kv);
+    };
+    for (key, value) in env.pairs(env::RESOURCE_ATTRIBUTES)?.unwrap_or_default() {
+        set(KeyValue::new(key, value));
+    }
+    if let Some(name) = env.get(env::SERVICE_NAME) {
+        set(KeyValue::new("service.name", name));
+    }
+    for kv in &code.resource {
+        set(kv.clone());
+    }
+    if let Some(name) = &code.service_name {
+        set(KeyValue::new("service.name", name.clone()));
+    }
+    if let Some(version) = &code.service_version {
+        set(KeyValue::new("service.version", version.clone()));
+    }
+    if let Some(environment) = &code.environment {
+        set(KeyValue::new("deployment.environment.name", environment.clone()));
+    }
+    for kv in sdk_attributes() {
+        set(kv);
+    }
+    if !attributes.iter().any(|kv| kv.key.as_str() == "service.name") {
+        attributes.insert(0, KeyValue::new("service.name", default_service_name()));
+    }
+    // service.name first: it is what people look for when printing the config.
+    if let Some(i) = attributes.iter().position(|kv| kv.key.as_str() == "service.name") {
+        let kv = attributes.remove(i);
+        attributes.insert(0, kv);
+    }
+    Ok(attributes)
+}
+
+/// `unknown_service:<executable>`, as the OpenTelemetry specification asks.
+fn default_service_name() -> String {
+    let exe = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    match exe {
+        Some(exe) => format!("unknown_service:{exe}"),
+        None => "unknown_service".to_owned(),
+    }
+}
+
+fn sdk_attributes() -> [KeyValue; 3] {
+    [
+        KeyValue::new("telemetry.sdk.name", "opentelemetry"),
+        KeyValue::new("telemetry.sdk.language", "rust"),
+        KeyValue::new("telemetry.sdk.version", "0.33"),
+    ]
+}
+
+fn batch(code: &BatchSettings, env: &Env<'_>) -> Result<BatchConfig, Error> {
+    let default = BatchConfig::default();
+    let max_queue_size = match code.max_queue_size {
+        Some(n) => n,
+        None => env.count(env::BSP_MAX_QUEUE_SIZE)?.unwrap_or(default.max_queue_size),
+    };
+    let (max_export_batch_size, from_env) = match code.max_export_batch_size {
+        Some(n) => (n, false),
+        None => match env.count(env::BSP_MAX_EXPORT_BATCH_SIZE)? {
+            Some(n) => (n, true),
+            None => (default.max_export_batch_size.min(max_queue_size), false),
+        },
+    };
+    if max_export_batch_size > max_queue_size {
+        let value = max_export_batch_size.to_string();
+        let accepted = "a whole number from 1 to the queue size (OTEL_BSP_MAX_QUEUE_SIZE, default 2048)";
+        return Err(if from_env {
+            invalid(env::BSP_MAX_EXPORT_BATCH_SIZE, value, accepted)
+        } else {
+            Error::InvalidConfig { setting: "batch_max_export_batch_size", value, accepted }
+        });
+    }
+    let schedule_delay = match code.schedule_delay {
+        Some(d) => d,
+        None => env.millis(env::BSP_SCHEDULE_DELAY)?.unwrap_or(default.schedule_delay),
+    };
+    let export_timeout = match code.export_timeout {
+        Some(d) => d,
+        None => env.millis(env::BSP_EXPORT_TIMEOUT)?.unwrap_or(default.export_timeout),
+    };
+    Ok(BatchConfig { max_queue_size, schedule_delay, max_export_batch_size, export_timeout })
+}
+
+/// Console and/or OTLP. The code's choice wins; else `OTEL_TRACES_EXPORTER`;
+/// else OTLP when an OTLP endpoint variable is set, the console otherwise.
+fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool), Error> {
+    if code.console || code.otlp.selected || code.custom_exporters > 0 {
+        return Ok((code.console, code.otlp.selected));
+    }
+    const ACCEPTED: &str = "a comma-separated list of otlp and console, or none";
+    match env.get(env::TRACES_EXPORTER) {
+        Some(value) => {
+            let (mut console, mut otlp, mut none) = (false, false, false);
+            for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                match name.to_ascii_lowercase().as_str() {
+                    "console" | "logging" => console = true,
+                    "otlp" => otlp = true,
+                    "none" => none = true,
+                    _ => return Err(invalid(env::TRACES_EXPORTER, value, ACCEPTED)),
+                }
+            }
+            if none && (console || otlp) {
+                return Err(invalid(env::TRACES_EXPORTER, value, ACCEPTED));
+            }
+            if otlp && !cfg!(feature = "otlp") {
+                return Err(invalid(
+                    env::TRACES_EXPORTER,
+                    value,
+                    "console or none (otlp needs the `otlp` cargo feature of trace-runtime)",
+                ));
+            }
+            Ok((console, otlp))
+        }
+        None => match env.first(&[env::OTLP_TRACES_ENDPOINT, env::OTLP_ENDPOINT]) {
+            Some((variable, value)) if !cfg!(feature = "otlp") => {
+                Err(invalid(variable, value, "nothing: this build of trace-runtime has no `otlp` cargo feature"))
+            }
+            Some(_) => Ok((false, true)),
+            None => Ok((true, false)),
+        },
+    }
+}
+
+fn otlp(code: &OtlpSettings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
+    let protocol = match code.protocol {
+        Some(protocol) => {
+            if protocol == Protocol::Grpc && !cfg!(feature = "grpc") {
+                return Err(Error::InvalidConfig {
+                    setting: "otlp_protocol",
+                    value: protocol.to_string(),
+                    accepted: "HttpProtobuf (Grpc needs the `grpc` cargo feature of trace-runtime)",
+                });
+            }
+            protocol
+        }
+        None => match env.first(&[env::OTLP_TRACES_PROTOCOL, env::OTLP_PROTOCOL]) {
+            None => Protocol::HttpProtobuf,
+            Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
+                "http/protobuf" => Protocol::HttpProtobuf,
+                "grpc" if cfg!(feature = "grpc") => Protocol::Grpc,
+                "grpc" => {
+                    return Err(invalid(
+                        variable,
+                        value,
+                        "http/protobuf (grpc needs the `grpc` cargo feature of trace-runtime)",
+                    ))
+                }
+                _ => return Err(invalid(variable, value, ACCEPTED_PROTOCOLS)),
+            },
+        },
+    };
+
+    let endpoint = match &code.endpoint {
+        Some(url) => {
+            let uri = check_url(url, protocol).map_err(|accepted| Error::InvalidConfig {
+                setting: "otlp_endpoint",
+                value: url.clone(),
+                accepted,
+            })?;
+            // A bare collector address means its traces path, as people expect.
+            if protocol == Protocol::HttpProtobuf && matches!(uri.path(), "" | "/") {
+                join_traces_path(url)
+            } else {
+                url.clone()
+            }
+        }
+        None => match env.first(&[env::OTLP_TRACES_ENDPOINT, env::OTLP_ENDPOINT]) {
+            Some((variable, url)) => {
+                check_url(&url, protocol).map_err(|accepted| invalid(variable, url.clone(), accepted))?;
+                // The signal-specific variable is used as-is; the general one
+                // is a base URL for HTTP (specification: append v1/traces).
+                if variable == env::OTLP_ENDPOINT && protocol == Protocol::HttpProtobuf {
+                    join_traces_path(&url)
+                } else {
+                    url
+                }
+            }
+            None => match protocol {
+                Protocol::HttpProtobuf => DEFAULT_HTTP_ENDPOINT.to_owned(),
+                Protocol::Grpc => DEFAULT_GRPC_ENDPOINT.to_owned(),
+            },
+        },
+    };
+
+    let mut headers: Vec<(String, String)> = Vec::new();
+    if let Some((variable, _)) = env.first(&[env::OTLP_TRACES_HEADERS, env::OTLP_HEADERS]) {
+        for (name, value) in env.pairs(variable)?.unwrap_or_default() {
+            if !valid_header(&name, &value) {
+                return Err(invalid(variable, format!("{name}={value}"), ACCEPTED_HEADERS));
+            }
+            headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(&name));
+            headers.push((name, value));
+        }
+    }
+    for (name, value) in &code.headers {
+        if !valid_header(name, value) {
+            return Err(Error::InvalidConfig {
+                setting: "otlp_header",
+                value: format!("{name}: {value}"),
+                accepted: ACCEPTED_HEADERS,
+            });
+        }
+        headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(name));
+        headers.push((name.clone(), value.clone()));
+    }
+
+    let timeout = match code.timeout {
+        Some(timeout) => timeout,
+        None => match env.first(&[env::OTLP_TRACES_TIMEOUT, env::OTLP_TIMEOUT]) {
+            Some((variable, _)) => env.millis(variable)?.unwrap_or(DEFAULT_OTLP_TIMEOUT),
+            None => DEFAULT_OTLP_TIMEOUT,
+        },
+    };
+
+    let compression = match code.compression {
+        Some(compression) => Some(compression),
+        None => match env.first(&[env::OTLP_TRACES_COMPRESSION, env::OTLP_COMPRESSION]) {
+            None => None,
+            Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
+                "gzip" => Some(Compression::Gzip),
+                "none" => None,
+                _ => return Err(invalid(variable, value, "gzip or none")),
+            },
+        },
+    };
+
+    Ok(OtlpConfig { endpoint, protocol, headers, timeout, compression })
+}
+
+const ACCEPTED_PROTOCOLS: &str = "http/protobuf or grpc";
+const ACCEPTED_HEADERS: &str =
+    "header names of letters, digits and -_. and values of visible ASCII, as name=value pairs (e.g. x-api-key=abc)";
+
+/// Checks an OTLP endpoint; the error is what is accepted.
+fn check_url(url: &str, protocol: Protocol) -> Result<http::Uri, &'static str> {
+    let (https_ok, accepted) = match protocol {
+        Protocol::HttpProtobuf if cfg!(feature = "tls") => {
+            (true, "an http:// or https:// URL with a host (e.g. http://localhost:4318)")
+        }
+        Protocol::HttpProtobuf => (
+            false,
+            "an http:// URL with a host, e.g. http://localhost:4318 (https:// needs the `tls` cargo feature of \
+             trace-runtime)",
+        ),
+        Protocol::Grpc => (true, "an http:// or https:// URL with a host (e.g. http://localhost:4317)"),
+    };
+    let uri: http::Uri = url.parse().map_err(|_| accepted)?;
+    let scheme_ok = uri.scheme_str() == Some("http") || (https_ok && uri.scheme_str() == Some("https"));
+    if !scheme_ok || uri.host().is_none_or(str::is_empty) {
+        return Err(accepted);
+    }
+    Ok(uri)
+}
+
+fn join_traces_path(base: &str) -> String {
+    format!("{}{TRACES_PATH}", base.trim_end_matches('/'))
+}
+
+fn valid_header(name: &str, value: &str) -> bool {
+    http::HeaderName::from_bytes(name.as_bytes()).is_ok() && http::HeaderValue::from_str(value).is_ok()
+}

@@ -1,0 +1,122 @@
+//! OTLP/gRPC without asking the application for an async runtime.
+//!
+//! tonic needs a Tokio runtime to connect and to drive its channel. The
+//! batch processor exports from its own plain thread, so the exporter owns
+//! a small runtime (one worker thread): it is built inside it, and every
+//! export runs on it while the batch thread waits for the result.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+use tokio::runtime::Runtime;
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+
+use super::config::{Compression, OtlpConfig};
+use super::Error;
+
+pub(crate) struct GrpcExporter {
+    inner: Arc<opentelemetry_otlp::SpanExporter>,
+    runtime: Option<Runtime>,
+}
+
+impl fmt::Debug for GrpcExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("GrpcExporter")
+    }
+}
+
+pub(crate) fn build(config: &OtlpConfig, timeout: Duration) -> Result<GrpcExporter, Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("trace-runtime-otlp-grpc")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Exporter(format!("could not start the gRPC runtime: {e}")))?;
+    let metadata = metadata(&config.headers)?;
+    let exporter = {
+        let _entered = runtime.enter();
+        let mut builder = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_protocol(opentelemetry_otlp::Protocol::Grpc)
+            .with_endpoint(config.endpoint.clone())
+            .with_timeout(timeout)
+            .with_interceptor(OwnMetadata(Arc::new(metadata)));
+        if let Some(Compression::Gzip) = config.compression {
+            builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+        }
+        builder.build().map_err(|e| Error::Exporter(e.to_string()))?
+    };
+    Ok(GrpcExporter { inner: Arc::new(exporter), runtime: Some(runtime) })
+}
+
+fn metadata(headers: &[(String, String)]) -> Result<MetadataMap, Error> {
+    let mut map = MetadataMap::new();
+    for (name, value) in headers {
+        let bad = || Error::InvalidConfig {
+            setting: "otlp_header",
+            value: name.clone(),
+            accepted: "a valid gRPC metadata name and ASCII value",
+        };
+        let key = MetadataKey::from_bytes(name.to_ascii_lowercase().as_bytes()).map_err(|_| bad())?;
+        let value = MetadataValue::try_from(value.as_str()).map_err(|_| bad())?;
+        map.insert(key, value);
+    }
+    Ok(map)
+}
+
+/// Replaces the request metadata (which `opentelemetry-otlp` fills from the
+/// process environment) with ours, keeping its user-agent.
+#[derive(Clone)]
+struct OwnMetadata(Arc<MetadataMap>);
+
+impl tonic::service::Interceptor for OwnMetadata {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let user_agent = request.metadata().get("user-agent").cloned();
+        let metadata = request.metadata_mut();
+        *metadata = (*self.0).clone();
+        if let Some(user_agent) = user_agent {
+            metadata.insert("user-agent", user_agent);
+        }
+        Ok(request)
+    }
+}
+
+impl SpanExporter for GrpcExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let Some(runtime) = &self.runtime else { return Err(OTelSdkError::AlreadyShutdown) };
+        let inner = Arc::clone(&self.inner);
+        let task = runtime.spawn(async move { inner.export(batch).await });
+        task.await.unwrap_or_else(|e| Err(OTelSdkError::InternalFailure(format!("gRPC export task failed: {e}"))))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let _entered = self.runtime.as_ref().map(Runtime::enter);
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        // Called by the batch thread before or between exports, when no
+        // export task holds a reference.
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.set_resource(resource);
+        }
+    }
+}
+
+impl Drop for GrpcExporter {
+    fn drop(&mut self) {
+        // Never block (or panic, inside an async context) on the way out.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}

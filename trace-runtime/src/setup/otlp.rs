@@ -1,0 +1,168 @@
+//! The OTLP exporter from a resolved [`OtlpConfig`]: HTTP/protobuf on a
+//! blocking reqwest client (no async runtime needed: the batch processor
+//! exports from its own thread), or gRPC (see `grpc.rs`).
+//!
+//! `opentelemetry-otlp` also reads `OTEL_EXPORTER_OTLP_*` itself; every
+//! setting is passed to it explicitly, and the headers are set by our own
+//! client wrapper, so what is sent is exactly what [`OtlpConfig`] says,
+//! whichever lookup it was resolved from.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+
+use super::config::{Compression, OtlpConfig, Protocol};
+use super::Error;
+
+/// Headers the exporter itself sets and that must survive our override.
+const OWN_HEADERS: [&str; 3] = ["content-type", "content-encoding", "user-agent"];
+
+/// One OTLP exporter, whichever transport.
+#[derive(Debug)]
+pub(crate) enum OtlpExporter {
+    Http(Box<opentelemetry_otlp::SpanExporter>),
+    #[cfg(feature = "grpc")]
+    Grpc(super::grpc::GrpcExporter),
+}
+
+impl SpanExporter for OtlpExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        match self {
+            OtlpExporter::Http(e) => e.export(batch).await,
+            #[cfg(feature = "grpc")]
+            OtlpExporter::Grpc(e) => e.export(batch).await,
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        match self {
+            OtlpExporter::Http(e) => e.shutdown_with_timeout(timeout),
+            #[cfg(feature = "grpc")]
+            OtlpExporter::Grpc(e) => e.shutdown_with_timeout(timeout),
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        match self {
+            OtlpExporter::Http(e) => e.force_flush(),
+            #[cfg(feature = "grpc")]
+            OtlpExporter::Grpc(e) => e.force_flush(),
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        match self {
+            OtlpExporter::Http(e) => e.set_resource(resource),
+            #[cfg(feature = "grpc")]
+            OtlpExporter::Grpc(e) => e.set_resource(resource),
+        }
+    }
+}
+
+/// Builds the exporter; `export_timeout` (the batch processor's) caps the
+/// request timeout.
+pub(crate) fn build(config: &OtlpConfig, export_timeout: Duration) -> Result<OtlpExporter, Error> {
+    let timeout = config.timeout.min(export_timeout);
+    match config.protocol {
+        Protocol::HttpProtobuf => http(config, timeout).map(|e| OtlpExporter::Http(Box::new(e))),
+        #[cfg(feature = "grpc")]
+        Protocol::Grpc => super::grpc::build(config, timeout).map(OtlpExporter::Grpc),
+        #[cfg(not(feature = "grpc"))]
+        Protocol::Grpc => Err(Error::Exporter("gRPC needs the `grpc` cargo feature of trace-runtime".to_owned())),
+    }
+}
+
+/// How the loss report names this exporter.
+pub(crate) fn label(config: &OtlpConfig) -> String {
+    format!("OTLP {} {}", config.protocol, config.endpoint)
+}
+
+fn http(config: &OtlpConfig, timeout: Duration) -> Result<opentelemetry_otlp::SpanExporter, Error> {
+    let client = HeaderClient { inner: blocking_client(timeout)?, headers: header_map(&config.headers)? };
+    let mut builder = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_endpoint(config.endpoint.clone())
+        .with_timeout(timeout)
+        .with_http_client(client);
+    if let Some(Compression::Gzip) = config.compression {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    builder.build().map_err(|e| Error::Exporter(e.to_string()))
+}
+
+/// The blocking client starts its own runtime thread; building it inside an
+/// async runtime would panic, so it is built on a thread of its own.
+fn blocking_client(timeout: Duration) -> Result<reqwest::blocking::Client, Error> {
+    std::thread::Builder::new()
+        .name("trace-runtime-otlp-setup".to_owned())
+        .spawn(move || reqwest::blocking::Client::builder().timeout(timeout).build())
+        .map_err(|e| Error::Exporter(format!("could not start a thread to build the HTTP client: {e}")))?
+        .join()
+        .map_err(|_| Error::Exporter("building the HTTP client panicked".to_owned()))?
+        .map_err(|e| Error::Exporter(format!("could not build the HTTP client: {e}")))
+}
+
+pub(crate) fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, Error> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let bad = || Error::InvalidConfig {
+            setting: "otlp_header",
+            value: name.clone(),
+            accepted: "a valid HTTP header name and value",
+        };
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+        let value = HeaderValue::from_str(value).map_err(|_| bad())?;
+        map.insert(name, value);
+    }
+    Ok(map)
+}
+
+/// The reqwest client with our headers, and only ours, on every request.
+struct HeaderClient {
+    inner: reqwest::blocking::Client,
+    headers: HeaderMap,
+}
+
+impl fmt::Debug for HeaderClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeaderClient").field("headers", &self.headers.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+#[async_trait]
+impl HttpClient for HeaderClient {
+    async fn send_bytes(&self, mut request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        let headers = request.headers_mut();
+        let keep: Vec<(HeaderName, HeaderValue)> = OWN_HEADERS
+            .iter()
+            .filter_map(|name| headers.get(*name).map(|v| (HeaderName::from_static(name), v.clone())))
+            .collect();
+        headers.clear();
+        headers.extend(keep);
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        self.inner.send_bytes(request).await
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_validated() {
+        assert!(header_map(&[("x-api-key".into(), "abc".into())]).is_ok());
+        assert!(header_map(&[("bad header".into(), "abc".into())]).is_err());
+        assert!(header_map(&[("x".into(), "line\nbreak".into())]).is_err());
+    }
+}
