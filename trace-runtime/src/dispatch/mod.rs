@@ -24,7 +24,9 @@ use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 pub(crate) use any::{AnySpan, AnyTracer};
-pub(crate) use redirect::{Redirect, RedirectScope};
+pub(crate) use redirect::Redirect;
+#[cfg(feature = "testing")]
+pub(crate) use redirect::RedirectScope;
 use router::{Destination, Router};
 
 const UNRESOLVED: u8 = 0;
