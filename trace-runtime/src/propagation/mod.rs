@@ -64,7 +64,8 @@ const MAX_HEADER_LEN: usize = 8192;
 /// top of the current context. Use it as the parent of the handler's span.
 ///
 /// With no valid `traceparent` the context has no parent span, so the next
-/// span starts a new trace, even if a span is current here.
+/// span starts a new trace, even if a span is current here (the context then
+/// starts from an empty one rather than the current one).
 ///
 /// ```
 /// use opentelemetry::trace::TraceContextExt;
@@ -94,14 +95,21 @@ pub fn extract(carrier: &impl Extract) -> Context {
 pub fn extract_onto(base: &Context, carrier: &impl Extract) -> Context {
     let fresh = extract_fields(&read_fields(carrier));
     let remote = fresh.span().span_context().clone();
-    // An invalid span context masks any current span: the next span is a root.
-    let remote = if remote.is_valid() { remote } else { SpanContext::empty_context() };
     let baggage: Vec<KeyValueMetadata> = fresh
         .baggage()
         .iter()
         .map(|(key, (value, metadata))| KeyValueMetadata::new(key.clone(), value.clone(), metadata.clone()))
         .collect();
-    let cx = base.with_remote_span_context(remote).with_baggage(baggage);
+    let cx = if remote.is_valid() {
+        base.with_remote_span_context(remote).with_baggage(baggage)
+    } else if base.has_active_span() {
+        // Nothing to continue, but a span is current here: it must not become
+        // the parent (nor, even invalid, steer a parent-based sampler), so
+        // start from an empty context: the next span is a new root.
+        Context::new().with_baggage(baggage)
+    } else {
+        base.with_baggage(baggage)
+    };
     // Descendants must not inherit the local trace (root, service) of whatever
     // was current here: this is the start of another request's work.
     let root = cx.clone();
