@@ -1,0 +1,62 @@
+//! `install()` reading the real process environment: a bad value anywhere
+//! makes it fail with an error naming the variable, the value and what is
+//! accepted, and nothing is installed; `OTEL_SDK_DISABLED=true` installs
+//! nothing at all.
+//!
+//! One test, run in steps: environment variables are process-wide and the
+//! tests of one file run in parallel threads.
+
+#![allow(clippy::unwrap_used)] // a panic is how a test reports
+
+use trace_runtime::testing::capture;
+use trace_runtime::{traced, Error};
+
+#[traced]
+fn work() {}
+
+fn install_error() -> String {
+    match trace_runtime::init().install() {
+        Err(err @ Error::InvalidEnv { .. }) => err.to_string(),
+        Err(other) => panic!("expected InvalidEnv, got {other:?}"),
+        Ok(_) => panic!("expected install() to fail"),
+    }
+}
+
+#[test]
+fn the_process_environment_is_validated_and_honoured() {
+    let bad = [
+        ("OTEL_TRACES_SAMPLER", "sometimes", "parentbased_always_on"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "http://"),
+        ("OTEL_TRACES_EXPORTER", "jaeger", "otlp"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "-1", "whole number"),
+        ("OTEL_SDK_DISABLED", "maybe", "true or false"),
+    ];
+    for (variable, value, accepted) in bad {
+        std::env::set_var(variable, value);
+        let text = install_error();
+        assert!(text.contains(variable) && text.contains(value) && text.contains(accepted), "{text}");
+        std::env::remove_var(variable);
+    }
+    std::env::set_var("OTEL_TRACES_SAMPLER", "traceidratio");
+    std::env::set_var("OTEL_TRACES_SAMPLER_ARG", "2");
+    let text = install_error();
+    assert!(
+        text.contains("OTEL_TRACES_SAMPLER_ARG") && text.contains("\"2\"") && text.contains("from 0 to 1"),
+        "{text}"
+    );
+    std::env::remove_var("OTEL_TRACES_SAMPLER");
+    std::env::remove_var("OTEL_TRACES_SAMPLER_ARG");
+
+    // Disabled: install() succeeds, installs nothing, and a second install
+    // (once enabled) is not refused.
+    std::env::set_var("OTEL_SDK_DISABLED", "true");
+    let guard = trace_runtime::init().install().expect("disabled install");
+    assert!(!guard.is_enabled());
+    assert!(!trace_runtime::span("nothing").start().is_recording(), "no provider is installed");
+    // Tests still see spans: a capture does not depend on install().
+    assert_eq!(capture(work).names(), ["work"]);
+    std::env::remove_var("OTEL_SDK_DISABLED");
+    let enabled = trace_runtime::init().exporter(trace_runtime::ConsoleExporter::to_writer(std::io::sink())).install();
+    assert!(enabled.expect("install after a disabled one").is_enabled());
+    drop(guard);
+}
