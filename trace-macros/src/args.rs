@@ -1,22 +1,38 @@
 //! The arguments of `#[traced(..)]`: parsed, checked for duplicates and
 //! validated against the function, every error spanned at the offending token.
 
+use std::collections::HashSet;
+
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
-use syn::{Ident, LitStr, Path, Token};
+use syn::{Expr, Ident, LitBool, LitStr, Path, Token};
 
-use crate::attrs::Attrs;
+use crate::attrs::{Attrs, Format};
 use crate::item::TracedFn;
 
-const ACCEPTED: &str = "name, service, kind, attrs, crate";
+const ACCEPTED: &str = "name, service, kind, attrs, args, skip, ret, err, links, parent, crate \
+                        (and off, on a method of a #[traced] impl block)";
 
 /// Validated arguments, ready for the expander.
+#[derive(Clone, Default)]
 pub(crate) struct Args {
     pub(crate) name: Option<LitStr>,
     pub(crate) service: Option<LitStr>,
     pub(crate) kind: Option<Kind>,
-    pub(crate) attrs: Attrs,
+    /// `attrs(..)`, with the span of the `attrs` keyword.
+    pub(crate) attrs: Option<(Span, Attrs)>,
     pub(crate) krate: Option<Path>,
+    /// The `args` flag: record every argument that converts.
+    pub(crate) all_args: Option<Ident>,
+    /// `skip(a, b)`: arguments `args` leaves out.
+    pub(crate) skip: Option<(Ident, Vec<Ident>)>,
+    pub(crate) ret: Option<Ret>,
+    /// `err = false`: do not record an `Err` return as an error.
+    pub(crate) err: Option<LitBool>,
+    pub(crate) links: Option<Expr>,
+    pub(crate) parent: Option<Expr>,
+    /// `off`: a method of a traced impl block that is not traced.
+    pub(crate) off: Option<Ident>,
 }
 
 #[derive(Clone, Copy)]
@@ -40,17 +56,35 @@ impl Kind {
     }
 }
 
+/// `ret`, `ret(%)`, `ret(?)`, `ret(key = "output.value")`, `ret(%, key = "..")`.
+#[derive(Clone)]
+pub(crate) struct Ret {
+    pub(crate) token: Ident,
+    pub(crate) format: Format,
+    pub(crate) key: Option<LitStr>,
+}
+
+/// Where the arguments were written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// On a function, or a method outside a traced impl block.
+    Fn,
+    /// On a method inside a traced impl block.
+    Method,
+}
+
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut args = Args { name: None, service: None, kind: None, attrs: Attrs::default(), krate: None };
-        let mut seen_attrs: Option<Span> = None;
+        let mut args = Args::default();
         while !input.is_empty() {
             if input.peek(Token![crate]) {
                 let token: Token![crate] = input.parse()?;
                 if args.krate.is_some() {
                     return Err(duplicate(token.span, "crate"));
                 }
-                input.parse::<Token![=]>()?;
+                input.parse::<Token![=]>().map_err(|e| {
+                    syn::Error::new(e.span(), "expected `=` after `crate`, e.g. `crate = ::my_facade::trace_runtime`")
+                })?;
                 args.krate = Some(input.call(Path::parse_mod_style).map_err(|e| {
                     syn::Error::new(
                         e.span(),
@@ -58,31 +92,10 @@ impl Parse for Args {
                     )
                 })?);
             } else {
-                let key: Ident = input.parse().map_err(|e| {
+                let key: Ident = input.call(syn::ext::IdentExt::parse_any).map_err(|e| {
                     syn::Error::new(e.span(), format!("expected an argument of #[traced]: one of {ACCEPTED}"))
                 })?;
-                match key.to_string().as_str() {
-                    "name" => set_once(&mut args.name, &key, parse_str_value(input, &key, "name = \"checkout\"")?)?,
-                    "service" => {
-                        set_once(&mut args.service, &key, parse_str_value(input, &key, "service = \"postgres\"")?)?
-                    }
-                    "kind" => set_once(&mut args.kind, &key, parse_kind(input, &key)?)?,
-                    "attrs" => {
-                        if seen_attrs.is_some() {
-                            return Err(duplicate(key.span(), "attrs"));
-                        }
-                        seen_attrs = Some(key.span());
-                        let content;
-                        syn::parenthesized!(content in input);
-                        args.attrs = content.parse()?;
-                    }
-                    other => {
-                        return Err(syn::Error::new(
-                            key.span(),
-                            format!("unknown argument `{other}` of #[traced]; expected one of: {ACCEPTED}"),
-                        ))
-                    }
-                }
+                parse_named(input, &key, &mut args)?;
             }
             if input.is_empty() {
                 break;
@@ -95,10 +108,338 @@ impl Parse for Args {
     }
 }
 
+fn parse_named(input: ParseStream<'_>, key: &Ident, args: &mut Args) -> syn::Result<()> {
+    match key.to_string().as_str() {
+        "name" => set_once(&mut args.name, key, parse_str_value(input, key, "name = \"checkout\"")?),
+        "service" => set_once(&mut args.service, key, parse_str_value(input, key, "service = \"postgres\"")?),
+        "kind" => set_once(&mut args.kind, key, parse_kind(input, key)?),
+        "attrs" => {
+            if args.attrs.is_some() {
+                return Err(duplicate(key.span(), "attrs"));
+            }
+            if !input.peek(syn::token::Paren) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    "`attrs` takes a list in parentheses, e.g. `attrs(user.id = id, %order, ?tags)`",
+                ));
+            }
+            let content;
+            syn::parenthesized!(content in input);
+            args.attrs = Some((key.span(), content.parse()?));
+            Ok(())
+        }
+        "args" => {
+            if input.peek(syn::token::Paren) || input.peek(Token![=]) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    "`args` is a flag and takes no value: write `args` to record every argument that converts, \
+                     and `skip(a, b)` to leave some out",
+                ));
+            }
+            set_once(&mut args.all_args, key, key.clone())
+        }
+        "skip" => {
+            if !input.peek(syn::token::Paren) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    "`skip` lists the arguments `args` leaves out, e.g. `args, skip(password)`; \
+                     to leave a method of a #[traced] impl block untraced, write #[traced(off)] on it",
+                ));
+            }
+            let content;
+            syn::parenthesized!(content in input);
+            let names = content.parse_terminated(Ident::parse_any_arg, Token![,]).map_err(|e| {
+                syn::Error::new(e.span(), "`skip(..)` takes argument names, e.g. `skip(password, token)`")
+            })?;
+            if names.is_empty() {
+                return Err(syn::Error::new(key.span(), "`skip()` is empty: name the arguments to leave out"));
+            }
+            set_once(&mut args.skip, key, (key.clone(), names.into_iter().collect()))
+        }
+        "ret" => set_once(&mut args.ret, key, parse_ret(input, key)?),
+        "err" => {
+            input.parse::<Token![=]>().map_err(|e| {
+                syn::Error::new(e.span(), "expected `=` after `err`: `err = false` leaves an `Err` return unrecorded")
+            })?;
+            let value: LitBool = input.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "`err` takes `true` (the default: an `Err` return marks the span as an error) or `false`",
+                )
+            })?;
+            set_once(&mut args.err, key, value)
+        }
+        "links" => {
+            let expr = parse_expr_value(input, key, "links = [batch.trigger.clone()]")?;
+            set_once(&mut args.links, key, expr)
+        }
+        "parent" => {
+            let expr = parse_expr_value(input, key, "parent = remote_context` or `parent = None")?;
+            set_once(&mut args.parent, key, expr)
+        }
+        "off" => {
+            if input.peek(syn::token::Paren) || input.peek(Token![=]) {
+                return Err(syn::Error::new(key.span(), "`off` takes no value: write #[traced(off)]"));
+            }
+            set_once(&mut args.off, key, key.clone())
+        }
+        other => Err(syn::Error::new(
+            key.span(),
+            format!("unknown argument `{other}` of #[traced]; expected one of: {ACCEPTED}"),
+        )),
+    }
+}
+
+trait ParseArgName: Sized {
+    fn parse_any_arg(input: ParseStream<'_>) -> syn::Result<Self>;
+}
+
+impl ParseArgName for Ident {
+    /// An argument name, `self` included.
+    fn parse_any_arg(input: ParseStream<'_>) -> syn::Result<Self> {
+        syn::ext::IdentExt::parse_any(input)
+    }
+}
+
+fn parse_ret(input: ParseStream<'_>, key: &Ident) -> syn::Result<Ret> {
+    const USAGE: &str = "`ret` takes `%` (Display), `?` (Debug) and/or `key = \"attribute.key\"`, \
+                         e.g. `ret`, `ret(?)`, `ret(%, key = \"output.value\")`";
+    let mut ret = Ret { token: key.clone(), format: Format::Typed, key: None };
+    if input.peek(Token![=]) {
+        return Err(syn::Error::new(input.span(), USAGE));
+    }
+    if !input.peek(syn::token::Paren) {
+        return Ok(ret);
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    let mut format_seen = false;
+    while !content.is_empty() {
+        if content.peek(Token![%]) || content.peek(Token![?]) {
+            let span = content.span();
+            if format_seen {
+                return Err(syn::Error::new(span, "`ret(..)` takes one of `%` or `?`, once"));
+            }
+            format_seen = true;
+            ret.format = if content.peek(Token![%]) {
+                content.parse::<Token![%]>()?;
+                Format::Display
+            } else {
+                content.parse::<Token![?]>()?;
+                Format::Debug
+            };
+        } else if content.peek(Ident) {
+            let name: Ident = content.parse()?;
+            if name != "key" {
+                return Err(syn::Error::new(name.span(), format!("unknown `{name}` in `ret(..)`; {USAGE}")));
+            }
+            if ret.key.is_some() {
+                return Err(duplicate(name.span(), "key"));
+            }
+            content.parse::<Token![=]>().map_err(|e| {
+                syn::Error::new(e.span(), "expected `=` after `key`, e.g. `ret(key = \"output.value\")`")
+            })?;
+            let lit: LitStr = content.parse().map_err(|e| {
+                syn::Error::new(e.span(), "`key` takes a string literal, e.g. `ret(key = \"output.value\")`")
+            })?;
+            if lit.value().is_empty() {
+                return Err(syn::Error::new(lit.span(), "an attribute key must not be empty"));
+            }
+            ret.key = Some(lit);
+        } else {
+            return Err(syn::Error::new(content.span(), USAGE));
+        }
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>().map_err(|e| syn::Error::new(e.span(), "expected `,` inside `ret(..)`"))?;
+    }
+    Ok(ret)
+}
+
+fn parse_expr_value(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::Result<Expr> {
+    input
+        .parse::<Token![=]>()
+        .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`, e.g. `{example}`")))?;
+    if input.is_empty() || input.peek(Token![,]) {
+        return Err(syn::Error::new(input.span(), format!("expected a value after `{key} =`, e.g. `{example}`")));
+    }
+    input.parse()
+}
+
 impl Args {
     /// Checks the arguments against the function they annotate.
-    pub(crate) fn validate(&self, func: &TracedFn) -> syn::Result<()> {
-        self.attrs.validate(func)
+    pub(crate) fn validate(&self, func: &TracedFn, place: Place) -> syn::Result<()> {
+        let mut errors = Errors::default();
+        if let Some(off) = &self.off {
+            if place != Place::Method {
+                errors.push(syn::Error::new(
+                    off.span(),
+                    "`off` leaves a method of a #[traced] impl block untraced; \
+                     on its own, remove #[traced] instead",
+                ));
+            } else if self.has_other_than_off() {
+                errors.push(syn::Error::new(
+                    off.span(),
+                    "`off` leaves the method untraced and takes no other argument: remove the others, or `off`",
+                ));
+            }
+        }
+        if let Some((_, attrs)) = &self.attrs {
+            if let Err(error) = attrs.validate(func) {
+                errors.push(error);
+            }
+        }
+        let names: HashSet<String> = func.arg_names().into_iter().collect();
+        if let Some((skip, skipped)) = &self.skip {
+            if self.all_args.is_none() {
+                errors.push(syn::Error::new(
+                    skip.span(),
+                    "`skip(..)` leaves arguments out of `args`, which is not set: \
+                     add `args` to record every argument except these, or remove `skip`",
+                ));
+            }
+            for name in skipped {
+                if name == "self" {
+                    errors.push(syn::Error::new(
+                        name.span(),
+                        "`self` is never recorded by `args` (only when named in attrs(..)): nothing to skip",
+                    ));
+                } else if !names.contains(&name.to_string()) {
+                    errors.push(syn::Error::new(
+                        name.span(),
+                        format!("`{name}` is not an argument of `{}`; {}", func.ident(), known_args(func)),
+                    ));
+                }
+            }
+        }
+        if let Some(ret) = &self.ret {
+            if func.returns_nothing() {
+                errors.push(syn::Error::new(
+                    ret.token.span(),
+                    format!("`ret` records the return value, but `{}` returns nothing", func.ident()),
+                ));
+            }
+        }
+        errors.finish()
+    }
+
+    /// Checks the arguments written on an impl block.
+    pub(crate) fn validate_block(&self) -> syn::Result<()> {
+        let mut errors = Errors::default();
+        if let Some(name) = &self.name {
+            errors.push(syn::Error::new(
+                name.span(),
+                "`name` on an impl block would give every method the same name; \
+                 methods are named `Type::method`, put `name` on a method to change its own",
+            ));
+        }
+        if let Some(off) = &self.off {
+            errors.push(syn::Error::new(
+                off.span(),
+                "`off` goes on a method of a #[traced] impl block; to trace nothing here, remove #[traced]",
+            ));
+        }
+        errors.finish()
+    }
+
+    /// The arguments of a method inside a traced impl block: each argument
+    /// given on the method replaces the block's, except `attrs`, which adds
+    /// to the block's (a key given on both takes the method's value).
+    pub(crate) fn merged(block: &Args, method: Args) -> Args {
+        let attrs = match (&block.attrs, method.attrs) {
+            (Some((_, outer)), Some((span, inner))) => {
+                let mut entries: Vec<_> =
+                    outer.entries.iter().filter(|a| inner.entries.iter().all(|b| b.key != a.key)).cloned().collect();
+                entries.extend(inner.entries);
+                Some((span, Attrs { entries }))
+            }
+            (outer, inner) => inner.or_else(|| outer.clone()),
+        };
+        Args {
+            name: method.name,
+            service: method.service.or_else(|| block.service.clone()),
+            kind: method.kind.or(block.kind),
+            attrs,
+            krate: method.krate.or_else(|| block.krate.clone()),
+            all_args: method.all_args.or_else(|| block.all_args.clone()),
+            skip: method.skip.or_else(|| block.skip.clone()),
+            ret: method.ret.or_else(|| block.ret.clone()),
+            err: method.err.or_else(|| block.err.clone()),
+            links: method.links.or_else(|| block.links.clone()),
+            parent: method.parent.or_else(|| block.parent.clone()),
+            off: method.off,
+        }
+    }
+
+    /// True when an `Err` return is recorded as an error (the default).
+    pub(crate) fn records_errors(&self) -> bool {
+        self.err.as_ref().is_none_or(LitBool::value)
+    }
+
+    /// The arguments `args` records: every name the signature binds, except
+    /// `self`, `skip(..)`, those `attrs(..)` already records, and
+    /// macro-generated ones (`__arg0`).
+    pub(crate) fn recorded_args(&self, func: &TracedFn) -> Vec<Ident> {
+        if self.all_args.is_none() {
+            return Vec::new();
+        }
+        let skipped: HashSet<String> =
+            self.skip.iter().flat_map(|(_, names)| names.iter().map(ToString::to_string)).collect();
+        let taken: HashSet<&str> =
+            self.attrs.iter().flat_map(|(_, attrs)| attrs.entries.iter().map(|a| a.key.as_str())).collect();
+        func.arg_idents()
+            .into_iter()
+            .filter(|ident| {
+                let name = ident.to_string();
+                let name = name.trim_start_matches("r#");
+                !name.starts_with("__") && !skipped.contains(name) && !taken.contains(name)
+            })
+            .collect()
+    }
+
+    pub(crate) fn has_other_than_off(&self) -> bool {
+        let Args { name, service, kind, attrs, krate, all_args, skip, ret, err, links, parent, off: _ } = self;
+        name.is_some()
+            || service.is_some()
+            || kind.is_some()
+            || attrs.is_some()
+            || krate.is_some()
+            || all_args.is_some()
+            || skip.is_some()
+            || ret.is_some()
+            || err.is_some()
+            || links.is_some()
+            || parent.is_some()
+    }
+}
+
+/// "its arguments are: `a`, `b`" or "`f` takes no arguments".
+pub(crate) fn known_args(func: &TracedFn) -> String {
+    let mut known: Vec<String> = func.arg_names();
+    known.sort();
+    known.dedup();
+    if known.is_empty() {
+        format!("`{}` takes no arguments", func.ident())
+    } else {
+        format!("its arguments are: {}", known.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))
+    }
+}
+
+/// Several errors reported at once.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
     }
 }
 

@@ -12,13 +12,15 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Ident, LitStr, Token};
 
+use crate::args::{known_args, Errors};
 use crate::item::TracedFn;
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Attrs {
     pub(crate) entries: Vec<Attr>,
 }
 
+#[derive(Clone)]
 pub(crate) struct Attr {
     pub(crate) key: String,
     pub(crate) key_span: Span,
@@ -33,6 +35,7 @@ pub(crate) enum Format {
     Debug,
 }
 
+#[derive(Clone)]
 pub(crate) enum AttrValue {
     /// `key = expr`
     Expr(Expr),
@@ -143,34 +146,21 @@ impl Attrs {
     /// Every bare name must be an argument of the function.
     pub(crate) fn validate(&self, func: &TracedFn) -> syn::Result<()> {
         let args: HashSet<String> = func.arg_names().into_iter().collect();
-        let mut errors: Option<syn::Error> = None;
+        let mut errors = Errors::default();
         for attr in &self.entries {
             if let AttrValue::Arg(ident) = &attr.value {
                 if !args.contains(&ident.to_string()) {
-                    let mut known: Vec<&String> = args.iter().collect();
-                    known.sort();
-                    let hint = if known.is_empty() {
-                        format!("`{}` takes no arguments", func.ident())
-                    } else {
-                        format!(
-                            "its arguments are: {}",
-                            known.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
-                        )
-                    };
-                    let error = syn::Error::new(
+                    errors.push(syn::Error::new(
                         ident.span(),
                         format!(
-                            "`{ident}` is not an argument of `{}`; {hint}. To record another value, write `{ident} = expr`",
-                            func.ident()
+                            "`{ident}` is not an argument of `{}`; {}. To record another value, write `{ident} = expr`",
+                            func.ident(),
+                            known_args(func),
                         ),
-                    );
-                    match &mut errors {
-                        Some(all) => all.combine(error),
-                        None => errors = Some(error),
-                    }
+                    ));
                 }
             }
         }
-        errors.map_or(Ok(()), Err)
+        errors.finish()
     }
 }

@@ -1,61 +1,137 @@
-//! The typed view of what `#[traced]` annotates: a sync or async function
-//! or method with a body. Everything else is rejected here, spanned at the
-//! token that makes it unsupported.
+//! The typed view of what `#[traced]` annotates: a function or method with a
+//! body — sync, `async`, or returning a future (`-> impl Future`,
+//! `-> Pin<Box<dyn Future>>`, the shape `#[async_trait]` leaves behind) — or
+//! an impl block whose methods are traced. Everything else is rejected here,
+//! spanned at the token that makes it unsupported.
 
 use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
+use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
-use syn::{Attribute, Block, FnArg, Item, Pat, ReturnType, Signature, TraitItemFn, Type, Visibility};
+use syn::{
+    Attribute, Block, Expr, ExprAsync, FnArg, GenericArgument, ImplItemFn, Item, ItemImpl, Pat, PathArguments,
+    ReturnType, Signature, Stmt, TraitItemFn, Type, TypeParamBound, Visibility,
+};
 
-pub(crate) struct TracedFn {
-    pub(crate) attrs: Vec<Attribute>,
-    pub(crate) vis: Visibility,
-    pub(crate) sig: Signature,
-    pub(crate) block: Box<Block>,
+/// What `#[traced]` was put on.
+pub(crate) enum TracedItem {
+    Fn(Box<TracedFn>),
+    Impl(Box<ItemImpl>),
 }
 
-impl TracedFn {
+impl TracedItem {
     pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Self> {
         let item: Item = match syn::parse2(tokens.clone()) {
             Ok(item) => item,
             Err(error) => return Err(not_parsed(tokens, error)),
         };
-        let func = match item {
-            Item::Fn(func) => func,
-            Item::Verbatim(tokens) => {
-                return Err(not_parsed(tokens.clone(), syn::Error::new(tokens.span(), "unsupported item")))
+        match item {
+            Item::Fn(func) => {
+                TracedFn::new(func.attrs, func.vis, None, func.sig, func.block).map(|f| TracedItem::Fn(Box::new(f)))
             }
-            other => return Err(not_a_function(&other)),
-        };
-        if let Some(constness) = &func.sig.constness {
+            Item::Impl(block) => Ok(TracedItem::Impl(Box::new(block))),
+            Item::Verbatim(tokens) => {
+                Err(not_parsed(tokens.clone(), syn::Error::new(tokens.span(), "unsupported item")))
+            }
+            other => Err(not_a_function(&other)),
+        }
+    }
+}
+
+/// A function or method with a body.
+pub(crate) struct TracedFn {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) defaultness: Option<syn::Token![default]>,
+    pub(crate) sig: Signature,
+    pub(crate) block: Box<Block>,
+}
+
+/// How a function produces its result, which decides what the span covers.
+pub(crate) enum Shape {
+    /// The call.
+    Sync,
+    /// `async fn`: the awaited body.
+    Async,
+    /// A plain function returning a future: the awaited future, not its
+    /// construction.
+    Future(Box<FutureShape>),
+}
+
+pub(crate) struct FutureShape {
+    /// The returned future must be boxed: `Pin<Box<dyn Future>>`,
+    /// `BoxFuture`, or `impl Future + Unpin`.
+    pub(crate) boxed: bool,
+    /// The return type can be named (not `impl Future`).
+    pub(crate) nameable: bool,
+    /// `T` in `Future<Output = T>`, with `impl Trait` parts made `_`.
+    pub(crate) output: Option<Type>,
+}
+
+impl TracedFn {
+    pub(crate) fn new(
+        attrs: Vec<Attribute>,
+        vis: Visibility,
+        defaultness: Option<syn::Token![default]>,
+        sig: Signature,
+        block: Box<Block>,
+    ) -> syn::Result<Self> {
+        if let Some(constness) = &sig.constness {
             return Err(syn::Error::new(
                 constness.span(),
                 "#[traced] cannot go on a `const fn`: a span is started and ended at run time. \
                  Remove `const`, or trace the non-const caller instead",
             ));
         }
-        Ok(TracedFn { attrs: func.attrs, vis: func.vis, sig: func.sig, block: func.block })
+        Ok(TracedFn { attrs, vis, defaultness, sig, block })
+    }
+
+    pub(crate) fn from_impl_fn(method: ImplItemFn) -> syn::Result<Self> {
+        Self::new(method.attrs, method.vis, method.defaultness, method.sig, Box::new(method.block))
     }
 
     pub(crate) fn ident(&self) -> &syn::Ident {
         &self.sig.ident
     }
 
-    pub(crate) fn is_async(&self) -> bool {
-        self.sig.asyncness.is_some()
+    pub(crate) fn shape(&self) -> Shape {
+        if self.sig.asyncness.is_some() {
+            return Shape::Async;
+        }
+        match &self.sig.output {
+            ReturnType::Type(_, ty) => future_shape(ty).map_or(Shape::Sync, |shape| Shape::Future(Box::new(shape))),
+            ReturnType::Default => Shape::Sync,
+        }
+    }
+
+    /// True when the function returns `()`.
+    pub(crate) fn returns_nothing(&self) -> bool {
+        match &self.sig.output {
+            ReturnType::Default => true,
+            ReturnType::Type(_, ty) => matches!(&**ty, Type::Tuple(t) if t.elems.is_empty()),
+        }
     }
 
     /// Every name the arguments bind: `self`, plain names and the names
     /// inside destructuring patterns.
     pub(crate) fn arg_names(&self) -> Vec<String> {
         let mut names = Vec::new();
+        if self.sig.receiver().is_some() {
+            names.push("self".to_owned());
+        }
+        names.extend(self.arg_idents().iter().map(ToString::to_string));
+        names
+    }
+
+    /// The identifiers the typed arguments bind, in order (`self` excluded).
+    pub(crate) fn arg_idents(&self) -> Vec<syn::Ident> {
+        let mut idents = Vec::new();
         for input in &self.sig.inputs {
-            match input {
-                FnArg::Receiver(_) => names.push("self".to_owned()),
-                FnArg::Typed(typed) => collect_pat_names(&typed.pat, &mut names),
+            if let FnArg::Typed(typed) = input {
+                collect_pat_idents(&typed.pat, &mut idents);
             }
         }
-        names
+        idents
     }
 
     /// The declared return type as a `let` type annotation: `()` when none
@@ -65,32 +141,161 @@ impl TracedFn {
     pub(crate) fn return_type_hint(&self) -> Type {
         match &self.sig.output {
             ReturnType::Default => syn::parse_quote!(()),
-            ReturnType::Type(_, ty) => {
-                let mut ty = (**ty).clone();
-                ImplTraitToInfer.visit_type_mut(&mut ty);
-                ty
+            ReturnType::Type(_, ty) => infer_impl_trait((**ty).clone()),
+        }
+    }
+
+    /// True when the body has a `return` of its own (not one inside a
+    /// closure, async block or nested item).
+    pub(crate) fn body_returns_early(&self) -> bool {
+        let mut finder = ReturnFinder(false);
+        finder.visit_block(&self.block);
+        finder.0
+    }
+
+    /// For a body ending in `Box::pin(future)` (what `#[async_trait]`
+    /// generates), the statements before it and `future`.
+    pub(crate) fn boxed_tail(&self) -> Option<(&[Stmt], &Expr)> {
+        let (last, init) = self.block.stmts.split_last()?;
+        let Stmt::Expr(Expr::Call(call), None) = last else { return None };
+        let Expr::Path(path) = &*call.func else { return None };
+        let segments: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let is_box_pin = segments.len() >= 2 && segments[segments.len() - 2..] == ["Box", "pin"];
+        (is_box_pin && call.args.len() == 1).then(|| (init, &call.args[0]))
+    }
+
+    /// The `async move` block a body consists of, alone: `async move {..}`,
+    /// or `Box::pin(async move {..})` when `boxed` (the `#[async_trait]`
+    /// shape). The span can then start inside it, exactly as for an
+    /// `async fn`.
+    pub(crate) fn lone_async_block(&self, boxed: bool) -> Option<&ExprAsync> {
+        if self.body_returns_early() {
+            return None;
+        }
+        let tail = if boxed {
+            let (init, inner) = self.boxed_tail()?;
+            if !init.is_empty() {
+                return None;
             }
+            inner
+        } else {
+            match self.block.stmts.as_slice() {
+                [Stmt::Expr(tail, None)] => tail,
+                _ => return None,
+            }
+        };
+        match tail {
+            Expr::Async(block) if block.capture.is_some() => Some(block),
+            _ => None,
         }
     }
 }
 
-fn collect_pat_names(pat: &Pat, names: &mut Vec<String>) {
+fn collect_pat_idents(pat: &Pat, idents: &mut Vec<syn::Ident>) {
     match pat {
         Pat::Ident(p) => {
-            names.push(p.ident.to_string());
+            idents.push(p.ident.clone());
             if let Some((_, sub)) = &p.subpat {
-                collect_pat_names(sub, names);
+                collect_pat_idents(sub, idents);
             }
         }
-        Pat::Tuple(p) => p.elems.iter().for_each(|e| collect_pat_names(e, names)),
-        Pat::TupleStruct(p) => p.elems.iter().for_each(|e| collect_pat_names(e, names)),
-        Pat::Struct(p) => p.fields.iter().for_each(|f| collect_pat_names(&f.pat, names)),
-        Pat::Reference(p) => collect_pat_names(&p.pat, names),
-        Pat::Slice(p) => p.elems.iter().for_each(|e| collect_pat_names(e, names)),
-        Pat::Type(p) => collect_pat_names(&p.pat, names),
-        Pat::Paren(p) => collect_pat_names(&p.pat, names),
+        Pat::Tuple(p) => p.elems.iter().for_each(|e| collect_pat_idents(e, idents)),
+        Pat::TupleStruct(p) => p.elems.iter().for_each(|e| collect_pat_idents(e, idents)),
+        Pat::Struct(p) => p.fields.iter().for_each(|f| collect_pat_idents(&f.pat, idents)),
+        Pat::Reference(p) => collect_pat_idents(&p.pat, idents),
+        Pat::Slice(p) => p.elems.iter().for_each(|e| collect_pat_idents(e, idents)),
+        Pat::Type(p) => collect_pat_idents(&p.pat, idents),
+        Pat::Paren(p) => collect_pat_idents(&p.pat, idents),
         _ => {}
     }
+}
+
+/// `impl Future<..>`, `Pin<Box<dyn Future<..>>>`, `BoxFuture<..>`.
+fn future_shape(ty: &Type) -> Option<FutureShape> {
+    match ty {
+        Type::ImplTrait(t) => {
+            let bounds: Vec<&str> = t.bounds.iter().filter_map(bound_name).collect();
+            bounds.contains(&"Future").then(|| FutureShape {
+                boxed: bounds.contains(&"Unpin"),
+                nameable: false,
+                output: t.bounds.iter().find_map(output_type),
+            })
+        }
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            match last.ident.to_string().as_str() {
+                "BoxFuture" | "LocalBoxFuture" => {
+                    let output = match &last.arguments {
+                        PathArguments::AngleBracketed(args) => args.args.iter().rev().find_map(|a| match a {
+                            GenericArgument::Type(t) => Some(t.clone()),
+                            _ => None,
+                        }),
+                        _ => None,
+                    };
+                    Some(FutureShape { boxed: true, nameable: true, output: output.map(infer_impl_trait) })
+                }
+                "Pin" => {
+                    let boxed = single_type_arg(&last.arguments)?;
+                    let Type::Path(b) = boxed else { return None };
+                    let b = b.path.segments.last()?;
+                    if b.ident != "Box" {
+                        return None;
+                    }
+                    let Type::TraitObject(object) = single_type_arg(&b.arguments)? else { return None };
+                    object.bounds.iter().any(|b| bound_name(b) == Some("Future")).then(|| FutureShape {
+                        boxed: true,
+                        nameable: true,
+                        output: object.bounds.iter().find_map(output_type),
+                    })
+                }
+                _ => None,
+            }
+        }
+        Type::Paren(p) => future_shape(&p.elem),
+        Type::Group(g) => future_shape(&g.elem),
+        _ => None,
+    }
+}
+
+fn bound_name(bound: &TypeParamBound) -> Option<&'static str> {
+    let TypeParamBound::Trait(t) = bound else { return None };
+    let last = t.path.segments.last()?;
+    if last.ident == "Future" {
+        Some("Future")
+    } else if last.ident == "Unpin" {
+        Some("Unpin")
+    } else {
+        None
+    }
+}
+
+/// `T` in a `Future<Output = T>` bound.
+fn output_type(bound: &TypeParamBound) -> Option<Type> {
+    let TypeParamBound::Trait(t) = bound else { return None };
+    let last = t.path.segments.last()?;
+    if last.ident != "Future" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    args.args.iter().find_map(|a| match a {
+        GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(infer_impl_trait(assoc.ty.clone())),
+        _ => None,
+    })
+}
+
+fn infer_impl_trait(mut ty: Type) -> Type {
+    ImplTraitToInfer.visit_type_mut(&mut ty);
+    ty
+}
+
+fn single_type_arg(arguments: &PathArguments) -> Option<&Type> {
+    let PathArguments::AngleBracketed(args) = arguments else { return None };
+    let mut types = args.args.iter().filter_map(|a| match a {
+        GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    let first = types.next()?;
+    types.next().is_none().then_some(first)
 }
 
 struct ImplTraitToInfer;
@@ -105,6 +310,44 @@ impl VisitMut for ImplTraitToInfer {
     }
 }
 
+struct ReturnFinder(bool);
+
+impl<'ast> Visit<'ast> for ReturnFinder {
+    fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+        self.0 = true;
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+    fn visit_item(&mut self, _: &'ast Item) {}
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        // `return` hidden in a macro's tokens counts too.
+        let tokens = mac.tokens.to_string();
+        if tokens.split(|c: char| !c.is_alphanumeric() && c != '_').any(|word| word == "return") {
+            self.0 = true;
+        }
+    }
+}
+
+/// The name an impl block's methods are prefixed with: `Type` in
+/// `impl<T> Type<T>` and `impl Trait for Type`.
+pub(crate) fn self_type_name(ty: &Type) -> String {
+    match ty {
+        Type::Path(p) => match p.path.segments.last() {
+            Some(last) => last.ident.to_string(),
+            None => quote::quote!(#ty).to_string().replace(' ', ""),
+        },
+        Type::Reference(r) => self_type_name(&r.elem),
+        Type::Paren(p) => self_type_name(&p.elem),
+        Type::Group(g) => self_type_name(&g.elem),
+        other => quote::quote!(#other).to_string().replace(' ', ""),
+    }
+}
+
+/// `#[traced]`, `#[traced(..)]`, `#[trace_runtime::traced(..)]`.
+pub(crate) fn is_traced_attr(attr: &Attribute) -> bool {
+    attr.path().segments.last().is_some_and(|s| s.ident == "traced")
+}
+
 /// A function without a body (a trait method declaration) or something syn
 /// could not read as an item.
 fn not_parsed(tokens: TokenStream, error: syn::Error) -> syn::Error {
@@ -117,7 +360,7 @@ fn not_parsed(tokens: TokenStream, error: syn::Error) -> syn::Error {
             );
         }
     }
-    syn::Error::new(error.span(), format!("#[traced] goes on a function or method: {error}"))
+    syn::Error::new(error.span(), format!("#[traced] goes on a function, method or impl block: {error}"))
 }
 
 fn not_a_function(item: &Item) -> syn::Error {
@@ -125,8 +368,7 @@ fn not_a_function(item: &Item) -> syn::Error {
         Item::Struct(i) => (i.struct_token.span(), "a struct"),
         Item::Enum(i) => (i.enum_token.span(), "an enum"),
         Item::Union(i) => (i.union_token.span(), "a union"),
-        Item::Impl(i) => (i.impl_token.span(), "an impl block"),
-        Item::Trait(i) => (i.trait_token.span(), "a trait"),
+        Item::Trait(i) => (i.trait_token.span(), "a trait (put it on the methods of each impl, or on the impl block)"),
         Item::Mod(i) => (i.mod_token.span(), "a module"),
         Item::Const(i) => (i.const_token.span(), "a constant"),
         Item::Static(i) => (i.static_token.span(), "a static"),
@@ -138,5 +380,5 @@ fn not_a_function(item: &Item) -> syn::Error {
         Item::TraitAlias(i) => (i.trait_token.span(), "a trait alias"),
         other => (other.span(), "this item"),
     };
-    syn::Error::new(span, format!("#[traced] goes on a function or method, not on {what}"))
+    syn::Error::new(span, format!("#[traced] goes on a function, method or impl block, not on {what}"))
 }

@@ -46,7 +46,9 @@ pub mod propagation;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use context::{current_root_span, current_span, in_current_span, spawn_context, CurrentSpanExt, InSpan};
+pub use context::{
+    current_root_span, current_span, in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan,
+};
 pub use logs::{log_ids, LogIds};
 pub use setup::{
     init, lost_spans, BatchConfig, Builder, Compression, Config, ConsoleExporter, Error, Guard, OtlpConfig, Protocol,

@@ -8,7 +8,7 @@ mod propagate;
 use opentelemetry::Context;
 
 pub(crate) use local::LocalTrace;
-pub use propagate::{in_current_span, spawn_context, CurrentSpanExt, InSpan};
+pub use propagate::{in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan};
 
 use crate::SpanHandle;
 

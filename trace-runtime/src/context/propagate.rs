@@ -91,7 +91,9 @@ pub fn in_current_span<F: Future>(future: F) -> InSpan<F> {
 }
 
 /// Wraps a closure so that it runs with the span current now, on whatever
-/// thread calls it: for `std::thread::spawn`, rayon and other pools.
+/// thread calls it: for `std::thread::spawn`, `rayon::spawn`/`rayon::join`
+/// and other pools that run a closure once. For a closure a pool calls many
+/// times (`par_iter().for_each(..)`), use [`run_in_span`] inside it.
 ///
 /// ```
 /// use trace_runtime::{spawn_context, traced};
@@ -113,4 +115,35 @@ where
         let _attached = context.attach();
         f()
     }
+}
+
+/// Runs `f` with `span` current, on this thread, and returns what it returns:
+/// spans started inside are children of `span`.
+///
+/// This is the form for work a pool runs many times on many threads, such as
+/// the closure of rayon's `par_iter().for_each(..)`: take the handle once with
+/// [`current_span`](crate::current_span) (it is `Send + Sync` and cheap to
+/// share), and enter it in each call.
+///
+/// ```
+/// use trace_runtime::{current_span, run_in_span, traced};
+///
+/// #[traced]
+/// fn resize_all(images: &[u32]) {
+///     let parent = current_span();
+///     std::thread::scope(|s| {
+///         for image in images {
+///             // With rayon: images.par_iter().for_each(|i| run_in_span(&parent, || resize(*i)))
+///             s.spawn(|| run_in_span(&parent, || resize(*image)));
+///         }
+///     });
+/// }
+///
+/// #[traced]
+/// fn resize(image: u32) {}
+/// resize_all(&[1, 2, 3]);
+/// ```
+pub fn run_in_span<R>(span: &crate::SpanHandle, f: impl FnOnce() -> R) -> R {
+    let _attached = span.context().clone().attach();
+    f()
 }

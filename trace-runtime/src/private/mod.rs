@@ -1,8 +1,15 @@
 //! The only items `#[traced]` expands to. Not public API: names and
 //! signatures change without notice.
+//!
+//! Every entry point checks [`dispatch::is_off`] first and does nothing else
+//! when nothing is installed: the closures the macro passes (argument
+//! recording, `parent`, `links`) run only past that check.
 
 mod entered;
 mod instrumented;
+mod options;
+mod record;
+mod root;
 
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, Key, KeyValue};
@@ -12,6 +19,8 @@ pub use crate::values::{debug, display, AttributeValue};
 pub use entered::Entered;
 pub use instrumented::{Finished, Instrumented};
 pub use opentelemetry::trace::SpanKind;
+pub use options::{IntoLinks, IntoParent, Options, Parent};
+pub use record::{Arg, RecordArg, ResultTag, Ret, RetResultKind, RetValueKind, ReturnValue, SkipArg, ValueTag};
 
 use crate::dispatch::{self, AnySpan};
 use crate::span::start::{start_span, SpanSpec};
@@ -41,53 +50,129 @@ impl Meta {
     }
 }
 
-/// Records the `attrs(..)` of a traced function; only called when the span
-/// is recording.
+/// Records the `attrs(..)` and `args` of a traced function; only called when
+/// the span is recording (or, for a function returning a future, when it is
+/// called and something is installed).
 pub struct Recorder<'a> {
-    span: &'a mut AnySpan,
+    target: Target<'a>,
+}
+
+enum Target<'a> {
+    Span(&'a mut AnySpan),
+    List(&'a mut Vec<KeyValue>),
 }
 
 impl Recorder<'_> {
     #[inline]
     pub fn record<V: AttributeValue + ?Sized>(&mut self, key: &'static str, value: &V) {
         if let Some(value) = value.to_attribute_value() {
-            self.span.set_attribute(KeyValue::new(Key::from_static_str(key), value));
+            let kv = KeyValue::new(Key::from_static_str(key), value);
+            match &mut self.target {
+                Target::Span(span) => span.set_attribute(kv),
+                Target::List(list) => list.push(kv),
+            }
         }
     }
 }
 
 /// Starts the span of a sync traced function and makes it current.
 #[inline]
-pub fn enter(meta: &'static Meta, record: impl FnOnce(&mut Recorder<'_>)) -> Entered {
+pub fn enter(meta: &'static Meta, setup: impl FnOnce(&mut Options), record: impl FnOnce(&mut Recorder<'_>)) -> Entered {
     if dispatch::is_off() {
         return Entered::disabled();
     }
-    Entered::new(begin(meta, &Context::current(), record))
+    Entered::new(begin(meta, setup, record))
 }
 
 /// Starts the span of an async traced function (on its first poll); it is
 /// made current on each poll by [`Instrumented`].
 #[inline]
-pub fn start(meta: &'static Meta, record: impl FnOnce(&mut Recorder<'_>)) -> Option<Context> {
+pub fn start(
+    meta: &'static Meta,
+    setup: impl FnOnce(&mut Options),
+    record: impl FnOnce(&mut Recorder<'_>),
+) -> Option<Context> {
     if dispatch::is_off() {
         return None;
     }
-    begin(meta, &Context::current(), record)
+    begin(meta, setup, record)
 }
 
-fn begin(meta: &'static Meta, parent: &Context, record: impl FnOnce(&mut Recorder<'_>)) -> Option<Context> {
+/// What a function returning a future knows when it is called: its
+/// arguments are recorded then, the span starts when the future is first
+/// polled ([`start_prepared`]).
+#[derive(Debug)]
+pub struct Prepared {
+    meta: &'static Meta,
+    options: Options,
+    attributes: Vec<KeyValue>,
+}
+
+/// Evaluates `attrs`, `args`, `parent` and `links` of a function returning a
+/// future whose body is not a lone `async move` block, at call time, while
+/// the arguments are still there.
+///
+/// Whether there is a span at all is decided here too, by whether a span
+/// started here would be recorded: a future made outside a test capture and
+/// awaited inside it has none, whatever else runs in the process.
+#[inline]
+pub fn prepare(
+    meta: &'static Meta,
+    setup: impl FnOnce(&mut Options),
+    record: impl FnOnce(&mut Recorder<'_>),
+) -> Option<Prepared> {
+    if dispatch::is_off() {
+        return None;
+    }
+    dispatch::with_tracer(&Context::current(), |_, _| ())?;
+    let mut options = Options::default();
+    setup(&mut options);
+    let mut attributes = Vec::new();
+    record(&mut Recorder { target: Target::List(&mut attributes) });
+    Some(Prepared { meta, options, attributes })
+}
+
+/// Starts the span [`prepare`]d at call time, on the future's first poll,
+/// under the span current then.
+#[inline]
+pub fn start_prepared(prepared: Option<Prepared>) -> Option<Context> {
+    let Prepared { meta, options, attributes } = prepared?;
+    launch(meta, options, attributes, |_| {})
+}
+
+fn begin(
+    meta: &'static Meta,
+    setup: impl FnOnce(&mut Options),
+    record: impl FnOnce(&mut Recorder<'_>),
+) -> Option<Context> {
+    let mut options = Options::default();
+    setup(&mut options);
+    launch(meta, options, Vec::new(), |span| record(&mut Recorder { target: Target::Span(span) }))
+}
+
+fn launch(
+    meta: &'static Meta,
+    options: Options,
+    recorded: Vec<KeyValue>,
+    record: impl FnOnce(&mut AnySpan),
+) -> Option<Context> {
+    let mut attributes = Vec::with_capacity(3 + recorded.len());
+    attributes.push(KeyValue::new(Key::from_static_str("code.function.name"), meta.function_path()));
+    attributes.push(KeyValue::new(Key::from_static_str("code.file.path"), meta.file));
+    attributes.push(KeyValue::new(Key::from_static_str("code.line.number"), i64::from(meta.line)));
+    attributes.extend(recorded);
     let spec = SpanSpec {
         name: meta.name.into(),
         kind: meta.kind.clone(),
         service: meta.service.map(Into::into),
-        attributes: vec![
-            KeyValue::new(Key::from_static_str("code.function.name"), meta.function_path()),
-            KeyValue::new(Key::from_static_str("code.file.path"), meta.file),
-            KeyValue::new(Key::from_static_str("code.line.number"), i64::from(meta.line)),
-        ],
-        links: Vec::new(),
+        attributes,
+        links: options.links,
     };
-    start_span(spec, parent, |span| record(&mut Recorder { span }))
+    match options.parent {
+        options::Parent::Current => start_span(spec, &Context::current(), record),
+        options::Parent::Explicit(parent) => start_span(spec, &parent, record),
+        options::Parent::Root => root::start_root(spec, record),
+    }
 }
 
 /// `catch_unwind` for the body of a sync traced function. The closure is only
