@@ -145,6 +145,12 @@ fn begin(
     setup: impl FnOnce(&mut Options),
     record: impl FnOnce(&mut Recorder<'_>),
 ) -> Option<Context> {
+    // The first span of the process resolves what is installed: the user's
+    // `parent` and `links` run only once something may record.
+    dispatch::ensure_router();
+    if dispatch::is_off() {
+        return None;
+    }
     let mut options = Options::default();
     setup(&mut options);
     launch(meta, options, Vec::new(), |span| record(&mut Recorder { target: Target::Span(span) }))
