@@ -28,17 +28,20 @@
 //! ```
 //!
 //! Headers that are missing, malformed, oversized or hostile never fail and
-//! never panic: the work simply starts a new trace (and baggage that cannot
-//! be read is dropped). Parsing follows the specification: the version,
-//! ids and flags of `traceparent` are checked, an all-zero id is invalid, a
-//! repeated `traceparent` is invalid, and `tracestate` entries that break
-//! its grammar drop the whole `tracestate`.
+//! never panic, and nothing of them is used: the work starts a new trace
+//! (or, if a span is current where the headers are extracted, stays in that
+//! local trace), and baggage that cannot be read is dropped. Parsing follows
+//! the specification exactly: `traceparent` must be lowercase hex fields of
+//! 2, 32, 16 and 2 digits, version `ff` and all-zero ids are invalid, a
+//! repeated `traceparent` is invalid, `tracestate` entries that break its
+//! grammar drop the whole `tracestate`, and values over 8 KiB are ignored.
 //!
 //! When the application set its own propagator with
 //! `opentelemetry::global::set_text_map_propagator` (B3, Jaeger, ...), that
 //! one is used instead of W3C.
 
 mod carrier;
+mod w3c;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -63,9 +66,10 @@ const MAX_HEADER_LEN: usize = 8192;
 /// parent (when the headers carry a valid one) and the caller's baggage, on
 /// top of the current context. Use it as the parent of the handler's span.
 ///
-/// With no valid `traceparent` the context has no parent span, so the next
-/// span starts a new trace, even if a span is current here (the context then
-/// starts from an empty one rather than the current one).
+/// With no valid `traceparent` nothing of the caller's trace is used: the
+/// context is the current one (plus the caller's baggage, if readable), so
+/// the next span starts a new trace, or, when a span is current here,
+/// stays in that local trace.
 ///
 /// ```
 /// use opentelemetry::trace::TraceContextExt;
@@ -95,21 +99,17 @@ pub fn extract(carrier: &impl Extract) -> Context {
 pub fn extract_onto(base: &Context, carrier: &impl Extract) -> Context {
     let fresh = extract_fields(&read_fields(carrier));
     let remote = fresh.span().span_context().clone();
-    let baggage: Vec<KeyValueMetadata> = fresh
+    let incoming: Vec<KeyValueMetadata> = fresh
         .baggage()
         .iter()
         .map(|(key, (value, metadata))| KeyValueMetadata::new(key.clone(), value.clone(), metadata.clone()))
         .collect();
-    let cx = if remote.is_valid() {
-        base.with_remote_span_context(remote).with_baggage(baggage)
-    } else if base.has_active_span() {
-        // Nothing to continue, but a span is current here: it must not become
-        // the parent (nor, even invalid, steer a parent-based sampler), so
-        // start from an empty context: the next span is a new root.
-        Context::new().with_baggage(baggage)
-    } else {
-        base.with_baggage(baggage)
-    };
+    if !remote.is_valid() {
+        // Nothing to continue: the work stays in the current trace, or
+        // starts a new one when no span is current.
+        return if incoming.is_empty() { base.clone() } else { base.with_baggage(incoming) };
+    }
+    let cx = base.with_remote_span_context(remote).with_baggage(incoming);
     // Descendants must not inherit the local trace (root, service) of whatever
     // was current here: this is the start of another request's work.
     let root = cx.clone();
@@ -242,17 +242,24 @@ fn extract_fields(fields: &Fields) -> Context {
 /// propagators can read.
 fn read_fields(carrier: &impl Extract) -> Fields {
     let mut map = HashMap::new();
-    let names: Vec<String> = opentelemetry::global::get_text_map_propagator(|p| {
-        let p: &dyn TextMapPropagator = if is_set(p) { p } else { &*W3C };
-        p.fields().map(str::to_owned).collect()
+    let (w3c, names): (bool, Vec<String>) = opentelemetry::global::get_text_map_propagator(|p| {
+        if is_set(p) {
+            (false, p.fields().map(str::to_owned).collect())
+        } else {
+            (true, W3C.fields().map(str::to_owned).collect())
+        }
     });
     for name in names {
         let name = name.to_ascii_lowercase();
         if let Some(value) = carrier.get_header(&name) {
+            let value = value.trim();
             if value.len() <= MAX_HEADER_LEN {
-                map.insert(name, value.trim().to_owned());
+                map.insert(name, value.to_owned());
             }
         }
+    }
+    if w3c && map.get("traceparent").is_some_and(|v| !w3c::valid_traceparent(v)) {
+        map.remove("traceparent");
     }
     Fields(map)
 }
