@@ -3,18 +3,23 @@
 //!
 //! The span path never takes the lock: each thread keeps a snapshot of the tag
 //! list and refreshes it only when the generation counter says it changed, so
-//! with no tags set the cost is one relaxed atomic load.
+//! with no tags set the cost is one relaxed atomic load, and with tags set a
+//! thread-local borrow and a copy of each tag (strings are interned, so the
+//! copy neither allocates nor touches a shared reference count).
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use opentelemetry::{Key, KeyValue};
+use opentelemetry::{Key, KeyValue, StringValue, Value};
 
 use crate::values::AttributeValue;
 
-/// Bumped on every change; 0 means "never set", the common fast case.
+/// Bumped on every change: tells each thread its snapshot is stale.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// How many tags are set; 0, the common case, is all the span path reads.
+static COUNT: AtomicUsize = AtomicUsize::new(0);
 static TAGS: RwLock<Vec<KeyValue>> = RwLock::new(Vec::new());
 
 thread_local! {
@@ -34,12 +39,13 @@ thread_local! {
 /// ```
 pub fn set_global_tag(key: impl Into<Key>, value: impl AttributeValue) {
     let key = key.into();
-    let value = value.to_attribute_value();
+    let tag = value.to_attribute_value().map(|value| cheap(KeyValue::new(key.clone(), value)));
     let mut tags = TAGS.write().unwrap_or_else(PoisonError::into_inner);
     tags.retain(|kv| kv.key != key);
-    if let Some(value) = value {
-        tags.push(KeyValue::new(key, value));
+    if let Some(tag) = tag {
+        tags.push(tag);
     }
+    COUNT.store(tags.len(), Ordering::Relaxed);
     GENERATION.fetch_add(1, Ordering::Release);
 }
 
@@ -51,7 +57,9 @@ pub fn set_global_tag(key: impl Into<Key>, value: impl AttributeValue) {
 /// assert!(trace_runtime::global_tags().is_empty());
 /// ```
 pub fn clear_global_tags() {
-    TAGS.write().unwrap_or_else(PoisonError::into_inner).clear();
+    let mut tags = TAGS.write().unwrap_or_else(PoisonError::into_inner);
+    tags.clear();
+    COUNT.store(0, Ordering::Relaxed);
     GENERATION.fetch_add(1, Ordering::Release);
 }
 
@@ -67,36 +75,77 @@ pub fn global_tags() -> Vec<KeyValue> {
 
 /// How many attributes [`append_to`] will add: lets the caller size its
 /// attribute vector once.
+#[inline]
 pub(crate) fn count() -> usize {
-    if GENERATION.load(Ordering::Relaxed) == 0 {
+    if COUNT.load(Ordering::Relaxed) == 0 {
         return 0;
     }
-    with_snapshot(|tags| tags.len())
+    with_snapshot(<[KeyValue]>::len)
 }
 
 /// Appends the current global tags to `attributes`.
+#[inline]
 pub(crate) fn append_to(attributes: &mut Vec<KeyValue>) {
-    if GENERATION.load(Ordering::Relaxed) == 0 {
+    if COUNT.load(Ordering::Relaxed) == 0 {
         return;
     }
     with_snapshot(|tags| attributes.extend_from_slice(tags));
 }
 
-fn with_snapshot<R>(f: impl FnOnce(&[KeyValue]) -> R) -> R {
+fn with_snapshot<R>(mut f: impl FnMut(&[KeyValue]) -> R) -> R {
     let generation = GENERATION.load(Ordering::Acquire);
-    let snapshot = SNAPSHOT.try_with(|cell| {
+    let local = SNAPSHOT.try_with(|cell| {
         let mut snapshot = cell.borrow_mut();
         if snapshot.0 != generation {
             let tags = TAGS.read().unwrap_or_else(PoisonError::into_inner);
             *snapshot = (generation, Arc::from(tags.as_slice()));
         }
-        // Each thread owns its snapshot allocation, so this count is never contended.
-        Arc::clone(&snapshot.1)
+        // Borrowed in place, not cloned: no reference count to touch per span.
+        f(&snapshot.1)
     });
-    match snapshot {
-        Ok(tags) => f(&tags),
+    match local {
+        Ok(out) => out,
         // Thread-local storage is gone while a thread shuts down; read the
         // shared list directly rather than lose the tags.
         Err(_) => f(&TAGS.read().unwrap_or_else(PoisonError::into_inner)),
     }
+}
+
+/// Makes a tag cheap to copy onto every span: a string key or value becomes
+/// a `&'static str` (interned, so setting the same tag again does not leak
+/// again), whose clone is a plain copy, where an owned string would be a heap
+/// allocation per span and a shared `Arc<str>` a contended reference count.
+/// Past a budget (tags are meant to be a handful, set at startup) strings
+/// stay reference-counted instead.
+fn cheap(kv: KeyValue) -> KeyValue {
+    let key = match intern(kv.key.as_str()) {
+        Some(s) => Key::from_static_str(s),
+        None => kv.key,
+    };
+    let value = match &kv.value {
+        Value::String(s) => match intern(s.as_str()) {
+            Some(s) => Value::String(StringValue::from(s)),
+            None => Value::String(StringValue::from(Arc::<str>::from(s.as_str()))),
+        },
+        _ => kv.value,
+    };
+    KeyValue::new(key, value)
+}
+
+/// Bytes of tag strings interned for the life of the process, at most.
+const INTERN_BUDGET: usize = 64 * 1024;
+
+fn intern(s: &str) -> Option<&'static str> {
+    static INTERNED: Mutex<(usize, BTreeSet<&'static str>)> = Mutex::new((0, BTreeSet::new()));
+    let mut interned = INTERNED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(found) = interned.1.get(s) {
+        return Some(found);
+    }
+    if interned.0 + s.len() > INTERN_BUDGET {
+        return None;
+    }
+    let leaked: &'static str = Box::leak(Box::from(s));
+    interned.0 += leaked.len();
+    interned.1.insert(leaked);
+    Some(leaked)
 }

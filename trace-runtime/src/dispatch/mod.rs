@@ -1,11 +1,14 @@
 //! Which provider a new span goes to, decided in a few nanoseconds.
 //!
-//! `MODE` says whether anything is installed. It starts `UNRESOLVED`; the
+//! `WORD` says whether anything is installed (its low byte, the mode) and how
+//! many test captures are open (the rest), so that the check a traced call
+//! makes when nothing is installed is one load and one compare. The mode
+//! starts `UNRESOLVED`; the
 //! first span (or `init()`, or a test capture) resolves it once under a lock:
 //! it probes the global provider, and puts a [`router::Router`] in the global
 //! slot so that raw OpenTelemetry spans follow the same rules as traced ones.
 //! When the user later replaces the global provider, the router's `Drop` sets
-//! `MODE` back to `UNRESOLVED`. Each thread caches the current target and
+//! the mode back to `UNRESOLVED`. Each thread caches the current target and
 //! refreshes it when `GENERATION` moves, so the span path takes no lock.
 
 mod any;
@@ -13,7 +16,7 @@ mod redirect;
 mod router;
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use opentelemetry::global::{self, GlobalTracerProvider};
@@ -21,7 +24,7 @@ use opentelemetry::trace::{
     SpanBuilder, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer, TracerProvider,
 };
 use opentelemetry::{Context, InstrumentationScope};
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
 pub(crate) use any::{AnySpan, AnyTracer};
 pub(crate) use redirect::Redirect;
@@ -33,13 +36,18 @@ const UNRESOLVED: u8 = 0;
 const OFF: u8 = 1;
 const ON: u8 = 2;
 
-static MODE: AtomicU8 = AtomicU8::new(UNRESOLVED);
+/// Low byte: the mode (`UNRESOLVED`, `OFF`, `ON`). Above it: the number of
+/// open redirects (test captures), in units of [`REDIRECT_ONE`].
+static WORD: AtomicU32 = AtomicU32::new(UNRESOLVED as u32);
+/// One open redirect in [`WORD`].
+const REDIRECT_ONE: u32 = 1 << 8;
+const MODE_MASK: u32 = 0xFF;
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 /// Id of the router we last put in the global slot (0: none of ours is there).
 static ROUTER_ID: AtomicU64 = AtomicU64::new(0);
 static NEXT_ROUTER_ID: AtomicU64 = AtomicU64::new(1);
 
-static STATE: Mutex<State> = Mutex::new(State { own: None, wrapped: None });
+static STATE: Mutex<State> = Mutex::new(State { own: None, wrapped: None, own_sampling: Sampling::ASK });
 static TARGET: RwLock<Option<Arc<Target>>> = RwLock::new(None);
 
 thread_local! {
@@ -51,6 +59,8 @@ struct State {
     own: Option<(SdkTracerProvider, Arc<str>)>,
     /// The user's global provider that our router forwards to, if any.
     wrapped: Option<GlobalTracerProvider>,
+    /// What is known of the sampler of `own` ([`install_own_sampled`]).
+    own_sampling: Sampling,
 }
 
 /// Where traced spans go: a tracer and the service name of its resource.
@@ -58,6 +68,34 @@ struct State {
 pub(crate) struct Target {
     pub(crate) tracer: AnyTracer,
     pub(crate) service: Option<Arc<str>>,
+    pub(crate) sampling: Sampling,
+}
+
+/// What the target's sampler is known to decide without being asked, so that
+/// a span it would drop can skip the SDK (ids, sampler call, span object).
+/// Only `init()`'s own provider declares it; anything else is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sampling {
+    /// A span under a sampled-out parent is sampled out (parent-based, always-off).
+    pub(crate) follows_parent: bool,
+    /// A span with no parent is sampled out (always-off).
+    pub(crate) drops_roots: bool,
+}
+
+impl Sampling {
+    /// Nothing known: ask the sampler every time.
+    pub(crate) const ASK: Sampling = Sampling { follows_parent: false, drops_roots: false };
+
+    /// What `sampler` decides on its own. Other samplers (custom ones, the
+    /// Jaeger remote one) may look at anything, so they are always asked.
+    pub(crate) fn of(sampler: &Sampler) -> Sampling {
+        match sampler {
+            Sampler::AlwaysOff => Sampling { follows_parent: true, drops_roots: true },
+            // Its root sampler is a `dyn ShouldSample`: roots are asked.
+            Sampler::ParentBased(_) => Sampling { follows_parent: true, drops_roots: false },
+            _ => Sampling::ASK,
+        }
+    }
 }
 
 /// The instrumentation scope of every span `traced` starts.
@@ -66,61 +104,115 @@ pub(crate) fn scope() -> InstrumentationScope {
 }
 
 /// True when a span started now would go nowhere: the one check a traced call
-/// makes when nothing is installed.
-#[inline]
+/// makes when nothing is installed (mode `OFF` and no capture open).
+#[inline(always)]
 pub(crate) fn is_off() -> bool {
-    MODE.load(Ordering::Relaxed) == OFF && !Redirect::any_active()
+    WORD.load(Ordering::Relaxed) == OFF as u32
+}
+
+#[inline]
+fn mode(order: Ordering) -> u8 {
+    (WORD.load(order) & MODE_MASK) as u8
+}
+
+fn set_mode(mode: u8) {
+    // Keeps the redirect count; the closure never fails.
+    let _ = WORD.fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| Some((word & !MODE_MASK) | u32::from(mode)));
+}
+
+/// Counts a redirect as open (`true`) or closed.
+pub(super) fn count_redirect(open: bool) {
+    if open {
+        WORD.fetch_add(REDIRECT_ONE, Ordering::AcqRel);
+    } else {
+        WORD.fetch_sub(REDIRECT_ONE, Ordering::AcqRel);
+    }
+}
+
+/// True while a test capture is open somewhere in the process.
+#[inline]
+pub(super) fn any_redirect() -> bool {
+    WORD.load(Ordering::Relaxed) >= REDIRECT_ONE
 }
 
 /// Runs `f` with the tracer a span under `parent` should use, or returns
 /// `None` when nothing would record it.
 #[inline]
 pub(crate) fn with_tracer<R>(parent: &Context, f: impl FnOnce(&AnyTracer, Option<&Arc<str>>) -> R) -> Option<R> {
+    with_target(parent, |tracer, service, _| f(tracer, service))
+}
+
+/// [`with_tracer`], also passing what is known of the sampler's decisions.
+// Inlined so that `f`, which carries the whole span description, is not
+// moved (copied) through each call on the way.
+#[inline(always)]
+pub(crate) fn with_target<R>(
+    parent: &Context,
+    f: impl FnOnce(&AnyTracer, Option<&Arc<str>>, Sampling) -> R,
+) -> Option<R> {
     if let Some(redirect) = Redirect::find(parent) {
         let tracer = AnyTracer::Sdk(redirect.tracer().clone());
-        return Some(f(&tracer, redirect.service()));
+        return Some(f(&tracer, redirect.service(), Sampling::ASK));
     }
-    let mut mode = MODE.load(Ordering::Acquire);
+    let mut mode = mode(Ordering::Acquire);
     if mode == UNRESOLVED {
         resolve();
-        mode = MODE.load(Ordering::Acquire);
+        mode = self::mode(Ordering::Acquire);
     }
     if mode != ON {
         return None;
     }
-    let target = current_target()?;
-    Some(f(&target.tracer, target.service.as_ref()))
+    with_current_target(f)
 }
 
-fn current_target() -> Option<Arc<Target>> {
+/// Runs `f` with this thread's cached target, borrowed in place: cloning the
+/// `Arc` would make every span on every thread touch one shared reference
+/// count. The borrow is shared, so spans started inside `f` (attribute
+/// expressions calling traced functions) borrow it again; the cache is only
+/// refreshed when nothing borrows it, else the shared slot is read.
+#[inline(always)]
+fn with_current_target<R>(f: impl FnOnce(&AnyTracer, Option<&Arc<str>>, Sampling) -> R) -> Option<R> {
     let generation = GENERATION.load(Ordering::Acquire);
+    let mut f = Some(f);
     let cached = CACHE.try_with(|cache| {
-        let mut cache = cache.borrow_mut();
-        match &*cache {
-            Some((g, target)) if *g == generation => Some(Arc::clone(target)),
-            _ => {
-                let target = TARGET.read().unwrap_or_else(PoisonError::into_inner).clone()?;
-                *cache = Some((generation, Arc::clone(&target)));
-                Some(target)
+        if let Ok(cached) = cache.try_borrow() {
+            if let Some((g, target)) = &*cached {
+                if *g == generation {
+                    return f.take().map(|f| f(&target.tracer, target.service.as_ref(), target.sampling));
+                }
             }
         }
+        if let Ok(mut stale) = cache.try_borrow_mut() {
+            let target = TARGET.read().unwrap_or_else(PoisonError::into_inner).clone();
+            *stale = target.map(|target| (generation, target));
+        }
+        let cached = cache.try_borrow().ok()?;
+        match &*cached {
+            Some((g, target)) if *g == generation => {
+                f.take().map(|f| f(&target.tracer, target.service.as_ref(), target.sampling))
+            }
+            _ => None,
+        }
     });
-    match cached {
-        Ok(target) => target,
-        Err(_) => TARGET.read().unwrap_or_else(PoisonError::into_inner).clone(),
+    if let Ok(Some(out)) = cached {
+        return Some(out);
     }
+    // No usable cache (thread exiting, or refreshed under a borrow): the slot.
+    let f = f?;
+    let target = TARGET.read().unwrap_or_else(PoisonError::into_inner).clone()?;
+    Some(f(&target.tracer, target.service.as_ref(), target.sampling))
 }
 
 /// Makes sure our router is in the global slot (a capture needs it to see raw spans).
 pub(crate) fn ensure_router() {
-    if MODE.load(Ordering::Acquire) == UNRESOLVED {
+    if mode(Ordering::Acquire) == UNRESOLVED {
         resolve();
     }
 }
 
 fn resolve() {
     let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
-    if MODE.load(Ordering::Acquire) != UNRESOLVED {
+    if mode(Ordering::Acquire) != UNRESOLVED {
         return;
     }
     match &state.own {
@@ -130,6 +222,7 @@ fn resolve() {
             publish(Some(Target {
                 tracer: AnyTracer::Sdk(provider.tracer_with_scope(scope())),
                 service: Some(Arc::clone(service)),
+                sampling: state.own_sampling,
             }));
         }
         None => {
@@ -147,8 +240,11 @@ fn install_router(state: &mut State, destination: Destination) {
         Destination::Own(provider) => Some(Target {
             tracer: destination.tracer(scope()),
             service: state.own.as_ref().map(|(_, s)| Arc::clone(s)).or_else(|| Some(resource_service(provider))),
+            sampling: state.own_sampling,
         }),
-        Destination::Foreign(_) => Some(Target { tracer: destination.tracer(scope()), service: None }),
+        Destination::Foreign(_) => {
+            Some(Target { tracer: destination.tracer(scope()), service: None, sampling: Sampling::ASK })
+        }
     };
     state.wrapped = match &destination {
         Destination::Foreign(p) => Some(p.clone()),
@@ -166,23 +262,36 @@ fn publish(target: Option<Target>) {
     let on = target.is_some();
     *TARGET.write().unwrap_or_else(PoisonError::into_inner) = target.map(Arc::new);
     GENERATION.fetch_add(1, Ordering::AcqRel);
-    MODE.store(if on { ON } else { OFF }, Ordering::Release);
+    set_mode(if on { ON } else { OFF });
 }
 
 pub(super) fn router_dropped(id: u64) {
     if ROUTER_ID.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire).is_ok() {
         GENERATION.fetch_add(1, Ordering::AcqRel);
-        MODE.store(UNRESOLVED, Ordering::Release);
+        set_mode(UNRESOLVED);
     }
 }
 
 /// Makes `provider` the destination of every traced and raw span.
 /// Returns false when a provider is already installed by `init()`.
 pub(crate) fn install_own(provider: SdkTracerProvider, service: Arc<str>) -> bool {
+    install_own_with(provider, service, Sampling::ASK)
+}
+
+/// [`install_own`] for a provider built with `sampler`: spans that sampler is
+/// known to drop (under a sampled-out parent with a parent-based sampler;
+/// everything with always-off) then skip the SDK and cost next to nothing.
+#[allow(dead_code)] // until setup passes its sampler
+pub(crate) fn install_own_sampled(provider: SdkTracerProvider, service: Arc<str>, sampler: &Sampler) -> bool {
+    install_own_with(provider, service, Sampling::of(sampler))
+}
+
+fn install_own_with(provider: SdkTracerProvider, service: Arc<str>, sampling: Sampling) -> bool {
     let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
     if state.own.is_some() {
         return false;
     }
+    state.own_sampling = sampling;
     // Remember what the user had, to restore it on shutdown.
     let wrapped = if ROUTER_ID.load(Ordering::Acquire) != 0 {
         state.wrapped.take()
@@ -202,6 +311,7 @@ pub(crate) fn uninstall_own() {
     if state.own.take().is_none() {
         return;
     }
+    state.own_sampling = Sampling::ASK;
     let destination = match state.wrapped.take() {
         Some(previous) => Destination::Foreign(previous),
         None => Destination::Nowhere,

@@ -5,7 +5,6 @@
 //! (and on threads or tasks that inherited the context) go to it, and spans of
 //! a test running next to it do not.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use opentelemetry::trace::TracerProvider;
@@ -13,9 +12,6 @@ use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use super::any::AnyTracer;
-
-/// How many redirects are alive; 0 lets the span path skip the context lookup.
-static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
 #[derive(Debug)]
 pub(crate) struct Redirect {
@@ -28,14 +24,17 @@ impl Redirect {
     // Only `testing` opens redirects today.
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn open(provider: SdkTracerProvider, service: Option<Arc<str>>) -> RedirectScope {
-        ACTIVE.fetch_add(1, Ordering::AcqRel);
+        // Counted in the dispatch word: while any redirect is open, the span
+        // path looks for one in the context.
+        super::count_redirect(true);
         super::ensure_router();
         let tracer = provider.tracer_with_scope(super::scope());
         RedirectScope { redirect: Arc::new(Redirect { provider, tracer, service }) }
     }
 
+    #[inline]
     pub(crate) fn any_active() -> bool {
-        ACTIVE.load(Ordering::Relaxed) != 0
+        super::any_redirect()
     }
 
     pub(crate) fn find(cx: &Context) -> Option<&Redirect> {
@@ -78,6 +77,6 @@ impl RedirectScope {
 
 impl Drop for RedirectScope {
     fn drop(&mut self) {
-        ACTIVE.fetch_sub(1, Ordering::AcqRel);
+        super::count_redirect(false);
     }
 }

@@ -39,6 +39,15 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// `code.function.name`, `code.file.path` and `code.line.number`.
+    pub(crate) fn code_attributes(&self) -> [KeyValue; 3] {
+        [
+            KeyValue::new(Key::from_static_str("code.function.name"), self.function_path()),
+            KeyValue::new(Key::from_static_str("code.file.path"), self.file),
+            KeyValue::new(Key::from_static_str("code.line.number"), i64::from(self.line)),
+        ]
+    }
+
     fn function_path(&self) -> &'static str {
         let mut path = (self.marker)();
         path = path.strip_suffix("::__traced_marker").unwrap_or(path);
@@ -162,22 +171,23 @@ fn launch(
     recorded: Vec<KeyValue>,
     record: impl FnOnce(&mut AnySpan),
 ) -> Option<Context> {
-    let mut attributes = Vec::with_capacity(3 + recorded.len());
-    attributes.push(KeyValue::new(Key::from_static_str("code.function.name"), meta.function_path()));
-    attributes.push(KeyValue::new(Key::from_static_str("code.file.path"), meta.file));
-    attributes.push(KeyValue::new(Key::from_static_str("code.line.number"), i64::from(meta.line)));
-    attributes.extend(recorded);
-    let spec = SpanSpec {
+    // The `code.*` attributes are added by `start_span` once it knows the
+    // span will be built (none for a span the sampler is known to drop).
+    let mut spec = SpanSpec {
         name: meta.name.into(),
         kind: meta.kind.clone(),
         service: meta.service.map(Into::into),
-        attributes,
+        attributes: recorded,
         links: options.links,
+        code: Some(meta),
     };
     match options.parent {
         options::Parent::Current => start_span(spec, &Context::current(), record),
         options::Parent::Explicit(parent) => start_span(spec, &parent, record),
-        options::Parent::Root => root::start_root(spec, record),
+        options::Parent::Root => {
+            spec.attributes = spec.take_attributes(0);
+            root::start_root(spec, record)
+        }
     }
 }
 
