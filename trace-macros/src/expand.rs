@@ -269,7 +269,7 @@ fn record_statements(args: &Args, func: &TracedFn, private: &TokenStream, record
     let attrs = args.attrs.iter().flat_map(|(_, attrs)| &attrs.entries).map(|attr| {
         let key = LitStr::new(&attr.key, attr.key_span);
         let (value, span) = match &attr.value {
-            AttrValue::Expr(expr) => (quote!((#expr)), expr.span()),
+            AttrValue::Expr(expr) => (quote_spanned!(expr.span()=> (#expr)), expr.span()),
             AttrValue::Arg(ident) => (quote!(#ident), ident.span()),
         };
         let value = match attr.format {
@@ -300,11 +300,15 @@ fn record_outcome(args: &Args, private: &TokenStream, locals: &Locals) -> TokenS
             Format::Display => quote_spanned!(ret.token.span()=> display),
             Format::Debug => quote_spanned!(ret.token.span()=> debug),
         };
+        // The returned value, bound to a name at `ret` (not a hidden
+        // macro local), so that a missing conversion is reported there.
+        let value = syn::Ident::new("__traced_returned", ret.token.span());
         quote_spanned! {ret.token.span()=>
             {
                 #[allow(unused_imports)]
                 use #private::{RetResultKind as _, RetValueKind as _};
-                (&&#private::Ret(&#ret_var)).traced_ret_kind().#method(&#outcome, #key, &#ret_var);
+                let #value = &#ret_var;
+                (&&#private::Ret(#value)).traced_ret_kind().#method(&#outcome, #key, #value);
             }
         }
     });

@@ -71,7 +71,7 @@ impl<T: ?Sized> RetValueKind for Ret<'_, T> {
 /// A return value `ret` can record as it is.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no conversion to an OpenTelemetry attribute value, so `ret` cannot record it",
-    label = "returned here",
+    label = "`ret` records the value returned here",
     note = "write `ret(%)` to record its Display output or `ret(?)` to record its Debug output",
     note = "values that convert as they are: bool, integers, floats, strings, slices/arrays/Vecs of those, and Option of any of them"
 )]

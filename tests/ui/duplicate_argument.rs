@@ -1,0 +1,8 @@
+use trace_runtime::traced;
+
+#[traced(name = "checkout", kind = server, name = "pay")]
+fn checkout() {}
+
+fn main() {
+    checkout();
+}

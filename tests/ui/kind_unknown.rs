@@ -1,0 +1,8 @@
+use trace_runtime::traced;
+
+#[traced(kind = sideways)]
+fn checkout() {}
+
+fn main() {
+    checkout();
+}

@@ -1,0 +1,8 @@
+use trace_runtime::traced;
+
+#[traced(name = 5)]
+fn checkout() {}
+
+fn main() {
+    checkout();
+}

@@ -1,0 +1,8 @@
+use trace_runtime::traced;
+
+#[traced(off)]
+fn quiet() {}
+
+fn main() {
+    quiet();
+}

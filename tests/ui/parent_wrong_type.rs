@@ -1,0 +1,8 @@
+use trace_runtime::traced;
+
+#[traced(parent = "root")]
+fn nightly() {}
+
+fn main() {
+    nightly();
+}

@@ -1,0 +1,10 @@
+use trace_runtime::traced;
+
+#[traced(ret)]
+fn save(bytes: &[u8]) {
+    assert!(!bytes.is_empty());
+}
+
+fn main() {
+    save(b"x");
+}

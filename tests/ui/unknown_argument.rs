@@ -1,0 +1,8 @@
+use trace_runtime::traced;
+
+#[traced(nmae = "checkout")]
+fn checkout() {}
+
+fn main() {
+    checkout();
+}
