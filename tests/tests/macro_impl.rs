@@ -199,3 +199,24 @@ fn a_method_traced_inside_an_untraced_impl_block_keeps_its_own_name() {
     let c = capture(|| Plain.alone());
     assert_eq!(c.names(), ["alone"]);
 }
+
+struct Client;
+
+#[traced(args, skip(token))]
+impl Client {
+    // The method's own `skip` replaces the block's; the block's names are
+    // still checked against every method.
+    #[traced(skip(token, body))]
+    fn send(&self, token: &str, body: &str, retries: u8) -> usize {
+        token.len() + body.len() + usize::from(retries)
+    }
+}
+
+#[test]
+fn a_methods_skip_replaces_the_blocks() {
+    let c = capture(|| Client.send("secret", "payload", 2));
+    let span = c.span("Client::send");
+    assert_eq!(span.attribute("retries"), Some(&Value::I64(2)));
+    assert_eq!(span.attribute("token"), None);
+    assert_eq!(span.attribute("body"), None);
+}

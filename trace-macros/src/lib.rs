@@ -213,11 +213,13 @@ fn plan_impl(block_args: &Args, mut block: ItemImpl) -> (ItemImpl, syn::Result<P
             args.ret = None;
         }
         // The block's `skip(..)` names arguments of some methods, not all.
+        let present = func.arg_names();
+        if let Some((_, names)) = &block_args.skip {
+            skip_used.extend(names.iter().map(ToString::to_string).filter(|name| present.contains(name)));
+        }
         if !own_skip {
             if let Some((_, names)) = &mut args.skip {
-                let present = func.arg_names();
                 names.retain(|name| present.contains(&name.to_string()));
-                skip_used.extend(names.iter().map(ToString::to_string));
                 if names.is_empty() || block_args.all_args.is_none() {
                     args.skip = None;
                 }
