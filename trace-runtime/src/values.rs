@@ -278,7 +278,8 @@ pub struct DisplayValue<'a, T: ?Sized>(&'a T);
 /// A value recorded through its `Debug` output; made by [`debug`].
 ///
 /// ```
-/// let shown = trace_runtime::debug(&vec![Some(1), None]);
+/// let value = vec![Some(1), None];
+/// let shown = trace_runtime::debug(&value);
 /// # let _ = shown;
 /// ```
 pub struct DebugValue<'a, T: ?Sized>(&'a T);
