@@ -352,3 +352,42 @@ async fn a_future_never_polled_starts_no_span() {
     .await;
     assert!(c.spans().is_empty(), "{}", c.tree());
 }
+
+// --- a future made before it is awaited ------------------------------------------
+
+#[tokio::test]
+async fn a_lone_async_block_behaves_exactly_like_an_async_fn() {
+    // The future is made before the capture starts and awaited inside it: as
+    // for an `async fn`, the span and its attributes belong to the first poll.
+    let repo = Users { rows: vec![5] };
+    let c = capture_async(impl_future(7)).await;
+    assert_eq!(c.span("impl_future").attribute("n"), Some(&Value::I64(7)));
+    let c = capture_async(repo.find(5)).await;
+    assert_eq!(c.span("find").attribute("id"), Some(&Value::I64(5)));
+    let c = capture_async(boxed_future(1)).await;
+    covers_awaited_work(&c, "boxed_future");
+}
+
+#[async_trait(?Send)]
+trait LocalRepo {
+    async fn local(&self, id: u32) -> u32;
+}
+
+struct Local(std::rc::Rc<u32>);
+
+#[async_trait(?Send)]
+#[traced(args)]
+impl LocalRepo for Local {
+    async fn local(&self, id: u32) -> u32 {
+        leaf().await + id + *self.0
+    }
+}
+
+#[tokio::test]
+async fn async_trait_without_send() {
+    let local = Local(std::rc::Rc::new(1));
+    let c = capture_async(async { local.local(2).await }).await;
+    assert_eq!(*c.result(), 4);
+    covers_awaited_work(&c, "Local::local");
+    assert_eq!(c.span("Local::local").attribute("id"), Some(&Value::I64(2)));
+}
