@@ -85,9 +85,23 @@ use crate::item::{TracedFn, TracedItem};
 ///   untraced.
 ///
 /// `links` and `parent` are evaluated only when something is installed to
-/// record spans. For a function returning a future, `attrs`, `args`,
-/// `links` and `parent` are evaluated when it is called (the arguments may
-/// be gone by the first poll); the span itself starts on the first poll.
+/// record spans, `attrs` only when the span records.
+///
+/// # Futures
+///
+/// An `async fn`'s span starts when its future is first polled, under the
+/// span current then, and is current on every poll; a future dropped before
+/// it completes ends its span with `traced.cancelled = true` and a
+/// `cancelled` event. A plain function returning a future behaves the same
+/// when its body is one `async move` block (or `Box::pin` of one, the shape
+/// `#[async_trait]` generates). With any other body (statements before the
+/// future, an early `return`, a future from elsewhere), the body runs as
+/// written when the function is called and is not in the span; `attrs`,
+/// `args`, `links` and `parent` are evaluated then, while the arguments are
+/// there, and the span starts on the first poll — if a span started at the
+/// call would have been recorded (in tests: build such a future inside the
+/// capture). A function returning a named future type (not `impl Future`,
+/// `Pin<Box<dyn Future>>` or `BoxFuture`) is traced like a sync function.
 ///
 /// # Impl blocks
 ///
