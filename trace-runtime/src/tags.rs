@@ -20,10 +20,35 @@ use crate::values::AttributeValue;
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 /// How many tags are set; 0, the common case, is all the span path reads.
 static COUNT: AtomicUsize = AtomicUsize::new(0);
-static TAGS: RwLock<Vec<KeyValue>> = RwLock::new(Vec::new());
+static TAGS: RwLock<Vec<(KeyValue, Tag)>> = RwLock::new(Vec::new());
 
 thread_local! {
-    static SNAPSHOT: RefCell<(u64, Arc<[KeyValue]>)> = RefCell::new((0, Arc::from([])));
+    static SNAPSHOT: RefCell<(u64, Arc<[Tag]>)> = RefCell::new((0, Arc::from([])));
+}
+
+/// A tag in the form the span path copies fastest: static strings and plain
+/// numbers are rebuilt into a `KeyValue` with a few stores, where cloning a
+/// `KeyValue` walks two nested enums.
+#[derive(Debug, Clone)]
+enum Tag {
+    Str(&'static str, &'static str),
+    I64(&'static str, i64),
+    F64(&'static str, f64),
+    Bool(&'static str, bool),
+    Other(KeyValue),
+}
+
+impl Tag {
+    #[inline]
+    fn to_key_value(&self) -> KeyValue {
+        match self {
+            Tag::Str(k, v) => KeyValue::new(Key::from_static_str(k), Value::String(StringValue::from(*v))),
+            Tag::I64(k, v) => KeyValue::new(Key::from_static_str(k), Value::I64(*v)),
+            Tag::F64(k, v) => KeyValue::new(Key::from_static_str(k), Value::F64(*v)),
+            Tag::Bool(k, v) => KeyValue::new(Key::from_static_str(k), Value::Bool(*v)),
+            Tag::Other(kv) => kv.clone(),
+        }
+    }
 }
 
 /// Adds `key = value` to every span started from now on, on any thread
@@ -41,7 +66,7 @@ pub fn set_global_tag(key: impl Into<Key>, value: impl AttributeValue) {
     let key = key.into();
     let tag = value.to_attribute_value().map(|value| cheap(KeyValue::new(key.clone(), value)));
     let mut tags = TAGS.write().unwrap_or_else(PoisonError::into_inner);
-    tags.retain(|kv| kv.key != key);
+    tags.retain(|(kv, _)| kv.key != key);
     if let Some(tag) = tag {
         tags.push(tag);
     }
@@ -70,7 +95,7 @@ pub fn clear_global_tags() {
 /// assert!(trace_runtime::global_tags().iter().any(|kv| kv.key.as_str() == "team"));
 /// ```
 pub fn global_tags() -> Vec<KeyValue> {
-    TAGS.read().unwrap_or_else(PoisonError::into_inner).clone()
+    TAGS.read().unwrap_or_else(PoisonError::into_inner).iter().map(|(kv, _)| kv.clone()).collect()
 }
 
 /// How many attributes [`append_to`] will add: lets the caller size its
@@ -80,7 +105,7 @@ pub(crate) fn count() -> usize {
     if COUNT.load(Ordering::Relaxed) == 0 {
         return 0;
     }
-    with_snapshot(<[KeyValue]>::len)
+    with_snapshot(<[Tag]>::len)
 }
 
 /// Appends the current global tags to `attributes`.
@@ -89,16 +114,16 @@ pub(crate) fn append_to(attributes: &mut Vec<KeyValue>) {
     if COUNT.load(Ordering::Relaxed) == 0 {
         return;
     }
-    with_snapshot(|tags| attributes.extend_from_slice(tags));
+    with_snapshot(|tags| attributes.extend(tags.iter().map(Tag::to_key_value)));
 }
 
-fn with_snapshot<R>(mut f: impl FnMut(&[KeyValue]) -> R) -> R {
+fn with_snapshot<R>(mut f: impl FnMut(&[Tag]) -> R) -> R {
     let generation = GENERATION.load(Ordering::Acquire);
     let local = SNAPSHOT.try_with(|cell| {
         let mut snapshot = cell.borrow_mut();
         if snapshot.0 != generation {
             let tags = TAGS.read().unwrap_or_else(PoisonError::into_inner);
-            *snapshot = (generation, Arc::from(tags.as_slice()));
+            *snapshot = (generation, tags.iter().map(|(_, tag)| tag.clone()).collect());
         }
         // Borrowed in place, not cloned: no reference count to touch per span.
         f(&snapshot.1)
@@ -107,7 +132,11 @@ fn with_snapshot<R>(mut f: impl FnMut(&[KeyValue]) -> R) -> R {
         Ok(out) => out,
         // Thread-local storage is gone while a thread shuts down; read the
         // shared list directly rather than lose the tags.
-        Err(_) => f(&TAGS.read().unwrap_or_else(PoisonError::into_inner)),
+        Err(_) => {
+            let tags: Vec<Tag> =
+                TAGS.read().unwrap_or_else(PoisonError::into_inner).iter().map(|(_, t)| t.clone()).collect();
+            f(&tags)
+        }
     }
 }
 
@@ -117,19 +146,26 @@ fn with_snapshot<R>(mut f: impl FnMut(&[KeyValue]) -> R) -> R {
 /// allocation per span and a shared `Arc<str>` a contended reference count.
 /// Past a budget (tags are meant to be a handful, set at startup) strings
 /// stay reference-counted instead.
-fn cheap(kv: KeyValue) -> KeyValue {
-    let key = match intern(kv.key.as_str()) {
-        Some(s) => Key::from_static_str(s),
-        None => kv.key,
+fn cheap(kv: KeyValue) -> (KeyValue, Tag) {
+    let key = intern(kv.key.as_str());
+    let tag = match (key, &kv.value) {
+        (Some(k), Value::String(v)) => intern(v.as_str()).map(|v| Tag::Str(k, v)),
+        (Some(k), Value::I64(v)) => Some(Tag::I64(k, *v)),
+        (Some(k), Value::F64(v)) => Some(Tag::F64(k, *v)),
+        (Some(k), Value::Bool(v)) => Some(Tag::Bool(k, *v)),
+        _ => None,
     };
-    let value = match &kv.value {
-        Value::String(s) => match intern(s.as_str()) {
-            Some(s) => Value::String(StringValue::from(s)),
-            None => Value::String(StringValue::from(Arc::<str>::from(s.as_str()))),
-        },
-        _ => kv.value,
+    if let Some(tag) = tag {
+        return (tag.to_key_value(), tag);
+    }
+    // Over the budget, or an array: reference-counted strings, cloned per span.
+    let key = key.map_or(kv.key, Key::from_static_str);
+    let value = match kv.value {
+        Value::String(s) => Value::String(StringValue::from(Arc::<str>::from(s.as_str()))),
+        other => other,
     };
-    KeyValue::new(key, value)
+    let kv = KeyValue::new(key, value);
+    (kv.clone(), Tag::Other(kv))
 }
 
 /// Bytes of tag strings interned for the life of the process, at most.

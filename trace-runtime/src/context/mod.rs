@@ -7,7 +7,7 @@ mod propagate;
 
 use opentelemetry::Context;
 
-pub(crate) use local::LocalTrace;
+pub(crate) use local::{root_of, LocalTrace, Traced};
 pub use propagate::{in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan};
 
 use crate::SpanHandle;
@@ -57,8 +57,5 @@ pub fn current_span() -> SpanHandle {
 /// handle_request();
 /// ```
 pub fn current_root_span() -> SpanHandle {
-    Context::map_current(|cx| match cx.get::<LocalTrace>() {
-        Some(local) => SpanHandle::from_context(local.root.clone()),
-        None => SpanHandle::from_context(cx.clone()),
-    })
+    Context::map_current(|cx| SpanHandle::from_context(root_of(cx)))
 }

@@ -15,8 +15,9 @@ use opentelemetry::trace::{SpanBuilder, Tracer, TracerProvider};
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-use super::any::{AnySpan, AnyTracer};
+use super::any::AnyTracer;
 use super::redirect::Redirect;
+use crate::context::Traced;
 use crate::tags;
 
 /// Where the router sends spans that no capture claims.
@@ -65,16 +66,21 @@ pub(crate) struct RouterTracer {
 }
 
 impl Tracer for RouterTracer {
-    type Span = AnySpan;
+    type Span = Traced;
 
-    fn build_with_context(&self, mut builder: SpanBuilder, parent_cx: &Context) -> AnySpan {
+    fn build_with_context(&self, mut builder: SpanBuilder, parent_cx: &Context) -> Traced {
         let attributes = builder.attributes.get_or_insert_with(Vec::new);
         tags::append_to(attributes);
-        if let Some(redirect) = Redirect::find(parent_cx) {
-            let name: Cow<'static, str> = Cow::Owned(self.scope.name().to_owned());
-            let scope = InstrumentationScope::builder(name).build();
-            return redirect.tracer_for(scope).build(builder, parent_cx);
-        }
-        self.inner.build(builder, parent_cx)
+        let span = match Redirect::find(parent_cx) {
+            Some(redirect) => {
+                let name: Cow<'static, str> = Cow::Owned(self.scope.name().to_owned());
+                let scope = InstrumentationScope::builder(name).build();
+                redirect.tracer_for(scope).build(builder, parent_cx)
+            }
+            None => self.inner.build(builder, parent_cx),
+        };
+        // Raw spans carry their local root too, so that traced spans under
+        // them still find it.
+        Traced::under(span, parent_cx)
     }
 }

@@ -11,7 +11,7 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 
 use crate::__private::Meta;
-use crate::context::LocalTrace;
+use crate::context::{root_of, LocalTrace, Traced};
 use crate::dispatch::{self, AnySpan};
 use crate::tags;
 
@@ -108,6 +108,8 @@ pub(crate) fn start_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
         let recording = opentelemetry::trace::Span::is_recording(&span);
         let cx = if recording {
             record(&mut span);
+            // The span carries its local root: no context entry per root.
+            let span = if local_root { Traced::root(span) } else { Traced::child(span, parent) };
             parent.with_span(span)
         } else {
             // Sampled out: all that descendants and propagation need is the
@@ -118,15 +120,9 @@ pub(crate) fn start_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
             drop(span);
             parent.with_remote_span_context(span_context)
         };
-        // A recording local root is remembered for `current_root_span()`. A
-        // sampled-out one is not: every handle on its trace records nothing,
-        // so the current span stands in for it (same trace id) and the
-        // context entry (a map and two `Arc`s) is saved.
-        if local_root && (recording || changes_service) {
-            let root = cx.clone();
-            cx.with_value(LocalTrace { root, service })
-        } else if changes_service {
-            let root = inherited.map_or_else(|| cx.clone(), |l| l.root.clone());
+        if changes_service {
+            // Descendants inherit the service through the context.
+            let root = if local_root { cx.clone() } else { root_of(parent) };
             cx.with_value(LocalTrace { root, service })
         } else {
             cx
