@@ -155,9 +155,9 @@ fn trait_impl_methods() {
 }
 
 #[traced]
-fn generic<T: Clone + std::fmt::Debug, const N: usize>(items: [T; N]) -> Vec<T>
+fn generic<T: Clone, U, const N: usize>(items: [T; N], _fallback: U) -> Vec<T>
 where
-    T: PartialEq,
+    U: Default + std::fmt::Debug,
 {
     items.to_vec()
 }
@@ -194,7 +194,7 @@ fn countdown(mut n: u32) -> u32 {
 #[test]
 fn generics_lifetimes_impl_trait_patterns_and_mut_arguments() {
     let c = capture(|| {
-        assert_eq!(generic([1, 2]), vec![1, 2]);
+        assert_eq!(generic([1, 2], 0u8), vec![1, 2]);
         assert_eq!(longest("ab", "abc"), "abc");
         assert_eq!(sum_all(vec![1, 2, 3]), 6);
         assert_eq!(swap((1, 2), Counter { count: 3 }), (2, 1, 3));
