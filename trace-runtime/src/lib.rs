@@ -60,3 +60,8 @@ pub use values::{debug, display, ArrayElement, AttributeValue, DebugValue, Displ
 
 /// Re-exported so that generated code and users agree on one version.
 pub use opentelemetry;
+
+/// The README's tour, compiled and run as doctests so it stays true.
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
