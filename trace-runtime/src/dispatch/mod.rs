@@ -16,7 +16,7 @@ mod redirect;
 mod router;
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use opentelemetry::global::{self, GlobalTracerProvider};
@@ -39,6 +39,9 @@ const ON: u8 = 2;
 /// Low byte: the mode (`UNRESOLVED`, `OFF`, `ON`). Above it: the number of
 /// open redirects (test captures), in units of [`REDIRECT_ONE`].
 static WORD: AtomicU32 = AtomicU32::new(UNRESOLVED as u32);
+/// The published target's sampler drops every span under a sampled-out
+/// parent ([`Sampling::follows_parent`]).
+static FOLLOWS_PARENT: AtomicBool = AtomicBool::new(false);
 /// One open redirect in [`WORD`].
 const REDIRECT_ONE: u32 = 1 << 8;
 const MODE_MASK: u32 = 0xFF;
@@ -118,6 +121,22 @@ fn mode(order: Ordering) -> u8 {
 fn set_mode(mode: u8) {
     // Keeps the redirect count; the closure never fails.
     let _ = WORD.fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| Some((word & !MODE_MASK) | u32::from(mode)));
+}
+
+/// True when the sampler is known to drop a span started now under the
+/// current context: its span is sampled out (and records nothing) and the
+/// sampler follows the parent. A sync traced function then runs its body
+/// as a plain call. One relaxed load unless the sampler was declared.
+#[inline]
+pub(crate) fn drops_under_current() -> bool {
+    if !FOLLOWS_PARENT.load(Ordering::Relaxed) || any_redirect() {
+        return false;
+    }
+    Context::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        sc.is_valid() && !sc.is_sampled() && !span.is_recording()
+    })
 }
 
 /// Counts a redirect as open (`true`) or closed.
@@ -260,6 +279,7 @@ fn install_router(state: &mut State, destination: Destination) {
 
 fn publish(target: Option<Target>) {
     let on = target.is_some();
+    FOLLOWS_PARENT.store(target.as_ref().is_some_and(|t| t.sampling.follows_parent), Ordering::Release);
     *TARGET.write().unwrap_or_else(PoisonError::into_inner) = target.map(Arc::new);
     GENERATION.fetch_add(1, Ordering::AcqRel);
     set_mode(if on { ON } else { OFF });
@@ -267,6 +287,7 @@ fn publish(target: Option<Target>) {
 
 pub(super) fn router_dropped(id: u64) {
     if ROUTER_ID.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        FOLLOWS_PARENT.store(false, Ordering::Release);
         GENERATION.fetch_add(1, Ordering::AcqRel);
         set_mode(UNRESOLVED);
     }

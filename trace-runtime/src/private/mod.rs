@@ -23,7 +23,7 @@ pub use options::{IntoLinks, IntoParent, Options, Parent};
 pub use record::{Arg, RecordArg, ResultTag, Ret, RetResultKind, RetValueKind, ReturnValue, SkipArg, ValueTag};
 
 use crate::dispatch::{self, AnySpan};
-use crate::span::start::{start_span, SpanSpec};
+use crate::span::start::{begin_span, start_span, SpanSpec, Started};
 
 /// What the macro knows about a traced function at compile time.
 #[derive(Debug)]
@@ -87,10 +87,12 @@ impl Recorder<'_> {
 /// Starts the span of a sync traced function and makes it current.
 #[inline]
 pub fn enter(meta: &'static Meta, setup: impl FnOnce(&mut Options), record: impl FnOnce(&mut Recorder<'_>)) -> Entered {
-    if dispatch::is_off() {
+    // Nothing installed, or a span the sampler is known to drop (under a
+    // sampled-out parent): the body runs as a plain call.
+    if dispatch::is_off() || dispatch::drops_under_current() {
         return Entered::disabled();
     }
-    Entered::new(begin(meta, setup, record))
+    Entered::new(begin(meta, setup, record, true))
 }
 
 /// Starts the span of an async traced function (on its first poll); it is
@@ -104,7 +106,7 @@ pub fn start(
     if dispatch::is_off() {
         return None;
     }
-    begin(meta, setup, record)
+    begin(meta, setup, record, false)
 }
 
 /// What a function returning a future knows when it is called: its
@@ -146,13 +148,16 @@ pub fn prepare(
 #[inline]
 pub fn start_prepared(prepared: Option<Prepared>) -> Option<Context> {
     let Prepared { meta, options, attributes } = prepared?;
-    launch(meta, options, attributes, |_| {})
+    launch(meta, options, attributes, |_| {}, false)
 }
 
+/// `sync`: the span is for a sync function's body, which runs right here
+/// under the current context ([`launch`]).
 fn begin(
     meta: &'static Meta,
     setup: impl FnOnce(&mut Options),
     record: impl FnOnce(&mut Recorder<'_>),
+    sync: bool,
 ) -> Option<Context> {
     // The first span of the process resolves what is installed: the user's
     // `parent` and `links` run only once something may record.
@@ -162,7 +167,7 @@ fn begin(
     }
     let mut options = Options::default();
     setup(&mut options);
-    launch(meta, options, Vec::new(), |span| record(&mut Recorder { target: Target::Span(span) }))
+    launch(meta, options, Vec::new(), |span| record(&mut Recorder { target: Target::Span(span) }), sync)
 }
 
 fn launch(
@@ -170,6 +175,7 @@ fn launch(
     options: Options,
     recorded: Vec<KeyValue>,
     record: impl FnOnce(&mut AnySpan),
+    sync: bool,
 ) -> Option<Context> {
     // The `code.*` attributes are added by `start_span` once it knows the
     // span will be built (none for a span the sampler is known to drop).
@@ -182,6 +188,13 @@ fn launch(
         code: Some(meta),
     };
     match options.parent {
+        // A sync body under the current context, whose span the sampler is
+        // known to drop: nothing to attach, the current context stays (a
+        // future, by contrast, must carry the context to wherever it is polled).
+        options::Parent::Current if sync => match begin_span(spec, &Context::current(), record)? {
+            Started::Span(cx) => Some(cx),
+            Started::Skipped => None,
+        },
         options::Parent::Current => start_span(spec, &Context::current(), record),
         options::Parent::Explicit(parent) => start_span(spec, &parent, record),
         options::Parent::Root => {

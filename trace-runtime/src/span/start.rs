@@ -63,12 +63,30 @@ impl SpanSpec {
     }
 }
 
+/// What [`begin_span`] did.
+pub(crate) enum Started {
+    /// A span was started; the context holds it (not attached).
+    Span(Context),
+    /// The sampler is known to drop a span under this (sampled-out) parent:
+    /// nothing was started, and the parent's context serves as it is.
+    Skipped,
+}
+
 /// Starts a span under `parent` and returns the context that holds it (not
 /// attached), or `None` when nothing is installed to record it.
 ///
 /// `record` runs only when the span is recording: it is where the expensive
 /// attributes (user expressions, formatting) are evaluated.
-pub(crate) fn start_span(mut spec: SpanSpec, parent: &Context, record: impl FnOnce(&mut AnySpan)) -> Option<Context> {
+pub(crate) fn start_span(spec: SpanSpec, parent: &Context, record: impl FnOnce(&mut AnySpan)) -> Option<Context> {
+    match begin_span(spec, parent, record)? {
+        Started::Span(cx) => Some(cx),
+        Started::Skipped => Some(parent.clone()),
+    }
+}
+
+/// [`start_span`], telling a skipped span apart, so that a sync traced
+/// function under the current context can skip attaching anything at all.
+pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOnce(&mut AnySpan)) -> Option<Started> {
     let inherited = parent.get::<LocalTrace>();
     let explicit = spec.service.take();
     let changes_service = explicit.is_some() && inherited.is_none_or(|local| local.service != explicit);
@@ -80,18 +98,25 @@ pub(crate) fn start_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
         let local_root = !parent_sc.is_valid() || parent_sc.is_remote();
         // Spans the sampler is known to drop skip the SDK: no ids, no sampler
         // call, no span object, no attributes.
-        if sampling.follows_parent && parent_sc.is_valid() && !parent_sc.is_sampled() {
+        if sampling.follows_parent
+            && parent_sc.is_valid()
+            && !parent_sc.is_sampled()
+            // (A span can record without being sampled, with a custom root
+            // sampler: its children are still dropped, but the parent must not
+            // stand in for them, or ending the child would end it.)
+            && !parent_span.is_recording()
+        {
             // Under a sampled-out parent: stay in the parent's span, which
             // records nothing either; its trace goes on being propagated as
             // sampled out.
-            return parent.clone();
+            return Started::Skipped;
         }
         if sampling.drops_roots && !parent_sc.is_valid() {
             // A sampled-out root still gets ids, so that the decision is
             // propagated (downstream services drop the trace too).
             let span_context =
                 SpanContext::new(new_trace_id(), new_span_id(), TraceFlags::default(), false, TraceState::default());
-            return parent.with_remote_span_context(span_context);
+            return Started::Span(parent.with_remote_span_context(span_context));
         }
         let service_attribute = service
             .as_ref()
@@ -120,13 +145,13 @@ pub(crate) fn start_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
             drop(span);
             parent.with_remote_span_context(span_context)
         };
-        if changes_service {
+        Started::Span(if changes_service {
             // Descendants inherit the service through the context.
             let root = if local_root { cx.clone() } else { root_of(parent) };
             cx.with_value(LocalTrace { root, service })
         } else {
             cx
-        }
+        })
     })
 }
 
@@ -163,4 +188,82 @@ fn new_trace_id() -> TraceId {
 
 fn new_span_id() -> SpanId {
     SpanId::from(next_random().max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use opentelemetry::trace::{SpanContext, TraceState};
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, Span, SpanData, SpanProcessor};
+
+    use super::*;
+
+    /// Counts the spans the SDK started.
+    #[derive(Debug, Default, Clone)]
+    struct Started(Arc<AtomicUsize>);
+
+    impl SpanProcessor for Started {
+        fn on_start(&self, _span: &mut Span, _cx: &Context) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        fn on_end(&self, _span: SpanData) {}
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    fn local_parent(sampled: bool) -> Context {
+        let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+        let sc = SpanContext::new(TraceId::from(11_u128), SpanId::from(12_u64), flags, false, TraceState::default());
+        Context::new().with_remote_span_context(sc)
+    }
+
+    /// One test: it installs a provider for the whole test binary.
+    #[test]
+    fn a_declared_sampler_lets_dropped_spans_skip_the_sdk() {
+        let started = Started::default();
+        let sampler = Sampler::ParentBased(Box::new(Sampler::AlwaysOn));
+        let provider =
+            SdkTracerProvider::builder().with_sampler(sampler.clone()).with_span_processor(started.clone()).build();
+        assert!(dispatch::install_own_sampled(provider, Arc::from("svc"), &sampler));
+
+        // Under a sampled-out parent: nothing started, the parent serves.
+        let out = local_parent(false);
+        let cx = start_span(SpanSpec::new("child"), &out, |_| {}).expect("installed");
+        assert_eq!(cx.span().span_context().span_id(), SpanId::from(12_u64));
+        assert_eq!(started.0.load(Ordering::SeqCst), 0);
+        {
+            let _attached = out.clone().attach();
+            assert!(dispatch::drops_under_current());
+        }
+        // Under a sampled parent, and at a root: the SDK is asked.
+        let cx = start_span(SpanSpec::new("child"), &local_parent(true), |_| {}).expect("installed");
+        assert!(cx.span().span_context().is_sampled());
+        assert!(start_span(SpanSpec::new("root"), &Context::new(), |_| {}).is_some());
+        assert_eq!(started.0.load(Ordering::SeqCst), 2);
+        {
+            let _attached = local_parent(true).attach();
+            assert!(!dispatch::drops_under_current());
+        }
+        dispatch::uninstall_own();
+        assert!(!dispatch::drops_under_current());
+
+        // Always off: roots get fresh, valid, sampled-out ids without the SDK.
+        let provider = SdkTracerProvider::builder().with_span_processor(started.clone()).build();
+        assert!(dispatch::install_own_sampled(provider, Arc::from("svc"), &Sampler::AlwaysOff));
+        let a = start_span(SpanSpec::new("root"), &Context::new(), |_| {}).expect("installed");
+        let b = start_span(SpanSpec::new("root"), &Context::new(), |_| {}).expect("installed");
+        let (a, b) = (a.span().span_context().clone(), b.span().span_context().clone());
+        assert!(a.is_valid() && !a.is_sampled() && !a.is_remote());
+        assert_ne!(a.trace_id(), b.trace_id());
+        assert_ne!(a.span_id(), b.span_id());
+        assert_eq!(started.0.load(Ordering::SeqCst), 2);
+        dispatch::uninstall_own();
+    }
 }
