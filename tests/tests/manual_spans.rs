@@ -187,3 +187,19 @@ fn manual_spans_take_a_service_too() {
     assert_eq!(c.span("query").attribute_str("service.name"), Some("postgres"));
     assert_eq!(c.span("leaf").attribute_str("service.name"), Some("postgres"));
 }
+
+#[test]
+fn a_manual_new_root_stays_in_the_capture_and_shadows_the_callers_service() {
+    let c = capture(|| {
+        let _db = span("query").service("postgres").enter();
+        let fresh = span("nightly").root().enter();
+        leaf();
+        fresh.finish();
+    });
+    let nightly = c.span("nightly");
+    assert!(nightly.is_root(), "a new trace:\n{}", c.tree());
+    assert_ne!(nightly.span_context.trace_id(), c.span("query").span_context.trace_id());
+    assert_eq!(nightly.attribute("service.name"), None, "a new trace inherits no service");
+    assert!(c.span("leaf").is_child_of(nightly));
+    assert_eq!(c.span("leaf").attribute("service.name"), None);
+}

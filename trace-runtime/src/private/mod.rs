@@ -9,7 +9,6 @@ mod entered;
 mod instrumented;
 mod options;
 mod record;
-mod root;
 
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, Key, KeyValue};
@@ -186,6 +185,7 @@ fn launch(
         attributes: recorded,
         links: options.links,
         code: Some(meta),
+        new_trace: false,
     };
     match options.parent {
         // A sync body under the current context, whose span the sampler is
@@ -198,8 +198,8 @@ fn launch(
         options::Parent::Current => start_span(spec, &Context::current(), record),
         options::Parent::Explicit(parent) => start_span(spec, &parent, record),
         options::Parent::Root => {
-            spec.attributes = spec.take_attributes(0);
-            root::start_root(spec, record)
+            spec.new_trace = true;
+            start_span(spec, &Context::current(), record)
         }
     }
 }

@@ -100,6 +100,7 @@ impl NewSpan {
     /// ```
     pub fn parent(mut self, parent: Context) -> Self {
         self.parent = Some(parent);
+        self.spec.new_trace = false;
         self
     }
 
@@ -110,7 +111,8 @@ impl NewSpan {
     /// # s.end();
     /// ```
     pub fn root(mut self) -> Self {
-        self.parent = Some(Context::new());
+        self.parent = None;
+        self.spec.new_trace = true;
         self
     }
 

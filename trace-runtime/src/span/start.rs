@@ -27,6 +27,10 @@ pub(crate) struct SpanSpec {
     /// Kept apart until the span is known to be worth building, so a span
     /// the sampler is known to drop allocates nothing.
     pub(crate) code: Option<&'static Meta>,
+    /// Start a new trace (`parent = None`, `span(..).root()`): the span is
+    /// built with no parent, but becomes current in the caller's context with
+    /// the span replaced, so a test capture or baggage there still applies.
+    pub(crate) new_trace: bool,
 }
 
 impl SpanSpec {
@@ -38,6 +42,7 @@ impl SpanSpec {
             attributes: Vec::new(),
             links: Vec::new(),
             code: None,
+            new_trace: false,
         }
     }
 
@@ -87,13 +92,24 @@ pub(crate) fn start_span(spec: SpanSpec, parent: &Context, record: impl FnOnce(&
 /// [`start_span`], telling a skipped span apart, so that a sync traced
 /// function under the current context can skip attaching anything at all.
 pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOnce(&mut AnySpan)) -> Option<Started> {
-    let inherited = parent.get::<LocalTrace>();
+    // A new trace inherits no service (explicit, else the resource's), and
+    // must shadow a service the caller's context carries.
+    let inherited = if spec.new_trace { None } else { parent.get::<LocalTrace>() };
     let explicit = spec.service.take();
-    let changes_service = explicit.is_some() && inherited.is_none_or(|local| local.service != explicit);
+    let changes_service = (explicit.is_some() && inherited.is_none_or(|local| local.service != explicit))
+        || (spec.new_trace && parent.get::<LocalTrace>().is_some());
     let service = explicit.or_else(|| inherited.and_then(|local| local.service.clone()));
+    // What the span is built under: the caller's context, or nothing at all.
+    let no_parent;
+    let build_parent = if spec.new_trace {
+        no_parent = Context::new();
+        &no_parent
+    } else {
+        parent
+    };
 
     dispatch::with_target(parent, |tracer, resource_service, sampling| {
-        let parent_span = parent.span();
+        let parent_span = build_parent.span();
         let parent_sc = parent_span.span_context();
         let local_root = !parent_sc.is_valid() || parent_sc.is_remote();
         // Spans the sampler is known to drop skip the SDK: no ids, no sampler
@@ -129,7 +145,7 @@ pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
         if !spec.links.is_empty() {
             builder = builder.with_links(spec.links);
         }
-        let mut span = tracer.build(builder, parent);
+        let mut span = tracer.build(builder, build_parent);
         let recording = opentelemetry::trace::Span::is_recording(&span);
         let cx = if recording {
             record(&mut span);
