@@ -20,11 +20,12 @@ use std::path::PathBuf;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use criterion::measurement::WallTime;
+use criterion::measurement::{Measurement, WallTime};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use traced_benches::alloc::{allocations_per_call, CountingAlloc};
 use traced_benches::cases::{fastrace as ft, raw, traced, tracing as tr, work};
+use traced_benches::cpu::ThreadCpuTime;
 use traced_benches::export::{NullExporter, NullReporter};
 use traced_benches::setup::{self, sampled, set_five_tags, TracingOtel};
 
@@ -45,9 +46,9 @@ struct Extra {
 
 impl Extra {
     /// Counts allocations of `f`, then benchmarks it.
-    fn case(
+    fn case<M: Measurement>(
         &mut self,
-        group: &mut BenchmarkGroup<'_, WallTime>,
+        group: &mut BenchmarkGroup<'_, M>,
         group_name: &str,
         id: &str,
         mut f: impl FnMut(u64) -> u64,
@@ -84,7 +85,7 @@ fn finish_traced(guard: trace_runtime::Guard, exporter: &NullExporter, extra: &m
 
 /// Nothing installed anywhere: what a library pays when the application
 /// did not enable tracing. Must run first (see the module docs).
-fn off(c: &mut Criterion, extra: &mut Extra) {
+fn off(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
     let name = "off";
     let mut g = c.benchmark_group(name);
     extra.case(&mut g, name, "plain", work);
@@ -99,7 +100,7 @@ fn off(c: &mut Criterion, extra: &mut Extra) {
 }
 
 /// Everything installed, and the sampler drops every span.
-fn sampled_out(c: &mut Criterion, extra: &mut Extra) {
+fn sampled_out(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
     let name = "sampled_out";
     let mut g = c.benchmark_group(name);
     let (guard, t_exp) = setup::traced(Sampler::AlwaysOff);
@@ -120,7 +121,7 @@ fn sampled_out(c: &mut Criterion, extra: &mut Extra) {
 }
 
 /// One sampled span per call, batch-exported to a discarding exporter.
-fn sampled_group(c: &mut Criterion, extra: &mut Extra) {
+fn sampled_group(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
     let name = "sampled";
     let mut g = c.benchmark_group(name);
     extra.case(&mut g, name, "plain", work);
@@ -142,7 +143,7 @@ fn sampled_group(c: &mut Criterion, extra: &mut Extra) {
 }
 
 /// A sampled span with three attributes.
-fn attrs3(c: &mut Criterion, extra: &mut Extra) {
+fn attrs3(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
     let name = "attrs3";
     let mut g = c.benchmark_group(name);
     let (guard, t_exp) = setup::traced(sampled());
@@ -164,7 +165,7 @@ fn attrs3(c: &mut Criterion, extra: &mut Extra) {
 
 /// A sampled span with five global tags set (the raw SDK is given the same
 /// five attributes on its builder).
-fn tags5(c: &mut Criterion, extra: &mut Extra) {
+fn tags5(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
     let name = "tags5";
     let mut g = c.benchmark_group(name);
     let (guard, t_exp) = setup::traced(sampled());
@@ -182,7 +183,7 @@ fn tags5(c: &mut Criterion, extra: &mut Extra) {
 }
 
 /// An async fn polled to completion (ready on its first poll).
-fn async_group(c: &mut Criterion, extra: &mut Extra) {
+fn async_group(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
     let name = "async";
     let mut g = c.benchmark_group(name);
     extra.case(&mut g, name, "plain", |x| traced_benches::block_on(async move { work(x) }));
@@ -204,7 +205,7 @@ fn async_group(c: &mut Criterion, extra: &mut Extra) {
 
 /// A parent with ten children: eleven spans per call. The report derives
 /// the cost of one child as (nested - sampled) / 10.
-fn nested(c: &mut Criterion, extra: &mut Extra) {
+fn nested(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
     let name = "nested";
     let mut g = c.benchmark_group(name);
     let (guard, t_exp) = setup::traced(sampled());
@@ -221,6 +222,23 @@ fn nested(c: &mut Criterion, extra: &mut Extra) {
     extra.exported.insert("nested/tracing_otel".to_owned(), otel.finish());
 
     extra.case(&mut g, name, "fastrace", ft::parent);
+    g.finish();
+}
+
+/// A parent with ten children, all sampled out (the sampler drops every
+/// span): where knowing the sampler pays most, since a parent-based or
+/// always-off sampler drops every child of a dropped parent.
+fn nested_out(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
+    let name = "nested_out";
+    let mut g = c.benchmark_group(name);
+    let (guard, t_exp) = setup::traced(Sampler::AlwaysOff);
+    extra.case(&mut g, name, "traced", traced::parent);
+    finish_traced(guard, &t_exp, extra, "nested_out/traced");
+
+    let (provider, tracer, r_exp) = setup::raw(Sampler::AlwaysOff);
+    extra.case(&mut g, name, "raw", |x| raw::parent(&tracer, x));
+    extra.case(&mut g, name, "raw_code", |x| raw::parent_code(&tracer, x));
+    finish_raw(provider, &r_exp, extra, "nested_out/raw");
     g.finish();
 }
 
@@ -265,7 +283,7 @@ fn threads_case(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, f: impl Fn(u64) 
 }
 
 /// Throughput with one and two threads: time per call on each thread.
-fn threads(c: &mut Criterion, _extra: &mut Extra) {
+fn threads(c: &mut Criterion<WallTime>) {
     let mut g = c.benchmark_group("threads");
     threads_case(&mut g, "plain", work);
 
@@ -286,35 +304,45 @@ fn threads(c: &mut Criterion, _extra: &mut Extra) {
     g.finish();
 }
 
-fn main() {
+/// Criterion with this run's settings (`TRACED_BENCH_*`), measuring with `m`.
+fn criterion<M: Measurement>(m: M) -> Criterion<M> {
     let env_u64 = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let mut c = Criterion::default()
-        .sample_size(env_u64("TRACED_BENCH_SAMPLES", 30) as usize)
-        .warm_up_time(Duration::from_millis(env_u64("TRACED_BENCH_WARMUP_MS", 700)))
-        .measurement_time(Duration::from_millis(env_u64("TRACED_BENCH_MEASURE_MS", 2000)))
+        .with_measurement(m)
+        .sample_size(env_u64("TRACED_BENCH_SAMPLES", 40) as usize)
+        .warm_up_time(Duration::from_millis(env_u64("TRACED_BENCH_WARMUP_MS", 1000)))
+        .measurement_time(Duration::from_millis(env_u64("TRACED_BENCH_MEASURE_MS", 3000)))
         .noise_threshold(0.05);
-    let dir = std::env::var_os("TRACED_BENCH_DIR").map(PathBuf::from);
-    if let Some(dir) = &dir {
-        c = c.output_directory(dir);
+    if let Some(dir) = std::env::var_os("TRACED_BENCH_DIR") {
+        c = c.output_directory(&PathBuf::from(dir));
     }
-    let mut c = c.configure_from_args();
+    c.configure_from_args()
+}
+
+fn main() {
+    // The calling thread's CPU time: other jobs on a shared machine do not
+    // count (see `traced_benches::cpu`). Two threads at once: wall-clock.
+    let mut c = criterion(ThreadCpuTime);
     let mut extra = Extra::default();
 
     off(&mut c, &mut extra);
     // fastrace keeps a reporter for the rest of the process.
-    fastrace::set_reporter(NullReporter, fastrace::collector::Config::default());
+    fastrace::set_reporter(NullReporter, traced_benches::export::fastrace_config());
     sampled_out(&mut c, &mut extra);
     sampled_group(&mut c, &mut extra);
     attrs3(&mut c, &mut extra);
     tags5(&mut c, &mut extra);
     async_group(&mut c, &mut extra);
     nested(&mut c, &mut extra);
-    threads(&mut c, &mut extra);
+    nested_out(&mut c, &mut extra);
+    let mut wall = criterion(WallTime);
+    threads(&mut wall);
     fastrace::flush();
 
     c.final_summary();
+    wall.final_summary();
     let json = extra.to_json();
-    match &dir {
+    match std::env::var_os("TRACED_BENCH_DIR").map(PathBuf::from) {
         Some(dir) => {
             let path = dir.join("traced-extra.json");
             std::fs::write(&path, &json).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));

@@ -83,3 +83,11 @@ impl fastrace::collector::Reporter for NullReporter {
         drop(spans);
     }
 }
+
+/// fastrace's reporter configuration here: a 10 ms report interval. With the
+/// default (1 s) its collector holds a second's worth of spans, which at
+/// millions of spans per second makes the benchmark thread pay page faults
+/// for memory no real application would accumulate.
+pub fn fastrace_config() -> fastrace::collector::Config {
+    fastrace::collector::Config::default().report_interval(std::time::Duration::from_millis(10))
+}

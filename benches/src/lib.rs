@@ -8,6 +8,7 @@
 
 pub mod alloc;
 pub mod cases;
+pub mod cpu;
 pub mod export;
 pub mod mem;
 pub mod setup;

@@ -40,11 +40,11 @@ fn main() {
     let (scenario, peer) = case.split_once('/').unwrap_or((case.as_str(), "traced"));
     let sampler = match scenario {
         "off" => None,
-        "sampled_out" => Some(Sampler::AlwaysOff),
+        "sampled_out" | "nested_out" => Some(Sampler::AlwaysOff),
         _ => Some(sampled()),
     };
     if peer == "fastrace" && sampler.is_some() {
-        fastrace::set_reporter(NullReporter, fastrace::collector::Config::default());
+        fastrace::set_reporter(NullReporter, traced_benches::export::fastrace_config());
     }
     if scenario == "tags5" {
         set_five_tags();
@@ -55,7 +55,7 @@ fn main() {
             let _guard = sampler.map(setup::traced);
             match scenario {
                 "attrs3" => run(iters, traced::attrs3),
-                "nested" => run(iters, traced::parent),
+                "nested" | "nested_out" => run(iters, traced::parent),
                 "async" => run(iters, |x| traced_benches::block_on(traced::run_async(x))),
                 _ => run(iters, traced::root),
             }
@@ -72,8 +72,8 @@ fn main() {
                 "attrs3" => run(iters, |x| raw::attrs3(&tracer, x)),
                 "tags5" if code => run(iters, |x| raw::tags5_code(&tracer, x)),
                 "tags5" => run(iters, |x| raw::tags5(&tracer, x)),
-                "nested" if code => run(iters, |x| raw::parent_code(&tracer, x)),
-                "nested" => run(iters, |x| raw::parent(&tracer, x)),
+                "nested" | "nested_out" if code => run(iters, |x| raw::parent_code(&tracer, x)),
+                "nested" | "nested_out" => run(iters, |x| raw::parent(&tracer, x)),
                 "async" => run(iters, |x| traced_benches::block_on(raw::run_async(&tracer, x))),
                 _ if code => run(iters, |x| raw::root_code(&tracer, x)),
                 _ => run(iters, |x| raw::root(&tracer, x)),
