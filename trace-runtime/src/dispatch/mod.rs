@@ -295,14 +295,11 @@ pub(super) fn router_dropped(id: u64) {
 
 /// Makes `provider` the destination of every traced and raw span.
 /// Returns false when a provider is already installed by `init()`.
-pub(crate) fn install_own(provider: SdkTracerProvider, service: Arc<str>) -> bool {
-    install_own_with(provider, service, Sampling::ASK)
-}
-
-/// [`install_own`] for a provider built with `sampler`: spans that sampler is
-/// known to drop (under a sampled-out parent with a parent-based sampler;
-/// everything with always-off) then skip the SDK and cost next to nothing.
-#[allow(dead_code)] // until setup passes its sampler
+/// Makes `provider`, built with `sampler`, the destination of every traced
+/// and raw span; returns false when one is already installed by `init()`.
+/// Spans the sampler is known to drop (under a sampled-out parent with a
+/// parent-based sampler; everything with always-off) skip the SDK and cost
+/// next to nothing.
 pub(crate) fn install_own_sampled(provider: SdkTracerProvider, service: Arc<str>, sampler: &Sampler) -> bool {
     install_own_with(provider, service, Sampling::of(sampler))
 }
@@ -326,7 +323,7 @@ fn install_own_with(provider: SdkTracerProvider, service: Arc<str>, sampling: Sa
     true
 }
 
-/// Undoes [`install_own`]: the global slot goes back to what the user had.
+/// Undoes [`install_own_sampled`]: the global slot goes back to what the user had.
 pub(crate) fn uninstall_own() {
     let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
     if state.own.take().is_none() {

@@ -460,7 +460,8 @@ impl Builder {
             builder = pipes.batched(builder, exporter, otlp::label(otlp));
         }
         let provider = builder.build();
-        if !dispatch::install_own(provider.clone(), Arc::from(config.service_name())) {
+        // Declaring the sampler lets spans it is known to drop skip the SDK.
+        if !dispatch::install_own_sampled(provider.clone(), Arc::from(config.service_name()), &config.sampler) {
             let _ = provider.shutdown_with_timeout(Duration::ZERO);
             return Err(Error::AlreadyInstalled);
         }
