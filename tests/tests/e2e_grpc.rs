@@ -8,38 +8,16 @@
 mod e2e_common;
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
-use e2e_common::{caller, check_trace, handle_order, wait_for_case, ENVIRONMENT, SERVICE, VERSION};
-use trace_runtime::{propagation, Compression, Guard, Protocol};
-use traced_tests::agent::{Session, TestAgent};
-
-struct Setup {
-    session: Session<'static>,
-    guard: Guard,
-}
+use e2e_common::{caller, check_trace, handle_order, wait_for_case, Setup};
+use trace_runtime::{propagation, Protocol};
 
 fn setup() -> &'static Setup {
     static SETUP: OnceLock<Setup> = OnceLock::new();
     SETUP.get_or_init(|| {
-        let agent: &'static TestAgent = TestAgent::shared();
-        let session = agent.session();
-        let (header, token) = session.header();
-        let guard = trace_runtime::init()
-            .env_lookup(|_| None)
-            .service_name(SERVICE)
-            .service_version(VERSION)
-            .environment(ENVIRONMENT)
-            .otlp_protocol(Protocol::Grpc)
-            .otlp_endpoint(agent.otlp_grpc_endpoint())
-            .otlp_compression(Compression::Gzip)
-            // Sent as gRPC metadata; the session only sees exports carrying it.
-            .otlp_header(header, token)
-            .batch_schedule_delay(Duration::from_millis(100))
-            .install()
-            .expect("install");
-        trace_runtime::set_global_tag("deployment.region", "eu-test");
-        Setup { session, guard }
+        e2e_common::install(|builder, agent| {
+            builder.otlp_protocol(Protocol::Grpc).otlp_endpoint(agent.otlp_grpc_endpoint())
+        })
     })
 }
 

@@ -12,39 +12,13 @@ mod e2e_common;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use std::time::Duration;
 
-use e2e_common::{caller, check_trace, handle_order, wait_for_case, ENVIRONMENT, SERVICE, VERSION};
-use trace_runtime::{propagation, Compression, Guard};
-use traced_tests::agent::{Session, TestAgent};
-
-struct Setup {
-    session: Session<'static>,
-    guard: Guard,
-}
+use e2e_common::{caller, check_trace, handle_order, wait_for_case, Setup};
+use trace_runtime::propagation;
 
 fn setup() -> &'static Setup {
     static SETUP: OnceLock<Setup> = OnceLock::new();
-    SETUP.get_or_init(|| {
-        let agent: &'static TestAgent = TestAgent::shared();
-        let session = agent.session();
-        let (header, token) = session.header();
-        let guard = trace_runtime::init()
-            .env_lookup(|_| None)
-            .service_name(SERVICE)
-            .service_version(VERSION)
-            .environment(ENVIRONMENT)
-            .otlp_endpoint(agent.otlp_http_endpoint())
-            .otlp_compression(Compression::Gzip)
-            // Only spans that carry the session's header are the session's:
-            // this proves headers set in code reach the receiver.
-            .otlp_header(header, token)
-            .batch_schedule_delay(Duration::from_millis(100))
-            .install()
-            .expect("install");
-        trace_runtime::set_global_tag("deployment.region", "eu-test");
-        Setup { session, guard }
-    })
+    SETUP.get_or_init(|| e2e_common::install(|builder, agent| builder.otlp_endpoint(agent.otlp_http_endpoint())))
 }
 
 #[test]

@@ -10,12 +10,40 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::trace::{SpanContext, SpanKind};
 use opentelemetry::KeyValue;
-use trace_runtime::{current_span, traced};
-use traced_tests::agent::{AttrValue, ReceivedSpan};
+use trace_runtime::{current_span, traced, Builder, Compression, Guard};
+use traced_tests::agent::{AttrValue, ReceivedSpan, Session, TestAgent};
 
 pub(crate) const SERVICE: &str = "e2e-shop";
 pub(crate) const VERSION: &str = "1.2.3";
 pub(crate) const ENVIRONMENT: &str = "e2e";
+/// One install for a whole test file (the provider is process-wide) and the
+/// receiver session that sees only this file's exports.
+pub(crate) struct Setup {
+    pub(crate) session: Session<'static>,
+    pub(crate) guard: Guard,
+}
+
+/// Installs the shop's resource, gzip, fast batches and a global tag, sending
+/// where `transport` says (HTTP or gRPC endpoint and protocol). Only spans
+/// that carry the session's header (HTTP) or metadata (gRPC) are the
+/// session's: this also proves that headers set in code reach the receiver.
+pub(crate) fn install(transport: impl FnOnce(Builder, &TestAgent) -> Builder) -> Setup {
+    let agent: &'static TestAgent = TestAgent::shared();
+    let session = agent.session();
+    let (header, token) = session.header();
+    let builder = trace_runtime::init()
+        .env_lookup(|_| None)
+        .service_name(SERVICE)
+        .service_version(VERSION)
+        .environment(ENVIRONMENT)
+        .otlp_compression(Compression::Gzip)
+        .otlp_header(header, token)
+        .batch_schedule_delay(Duration::from_millis(100));
+    let guard = transport(builder, agent).install().expect("install");
+    trace_runtime::set_global_tag("deployment.region", "eu-test");
+    Setup { session, guard }
+}
+
 pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
 /// Names of the spans one `handle_order` call produces.
