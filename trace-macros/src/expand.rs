@@ -101,16 +101,18 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
 
     let block = &func.block;
     let fake_return = fake_return_of(&func.return_type_hint());
+    // The user's statements under the fake return edge, spanned at their
+    // block so errors inside point at their code.
+    let stmts = &block.stmts;
+    let body = quote_spanned! {block.span()=>
+        {
+            #fake_return
+            #(#stmts)*
+        }
+    };
 
     let new_block = match func.shape() {
         Shape::Sync => {
-            let stmts = &block.stmts;
-            let body = quote_spanned! {block.span()=>
-                {
-                    #fake_return
-                    #(#stmts)*
-                }
-            };
             quote! {{
                 #meta
                 let #span_var = #private::enter(&__TRACED_META, #setup, #record);
@@ -124,13 +126,6 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
             }}
         }
         Shape::Async => {
-            let stmts = &block.stmts;
-            let body = quote_spanned! {block.span()=>
-                {
-                    #fake_return
-                    #(#stmts)*
-                }
-            };
             quote! {{
                 #meta
                 let #span_var = #private::start(&__TRACED_META, #setup, #record);
