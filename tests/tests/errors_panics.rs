@@ -187,3 +187,105 @@ fn record_error_on_a_handle() {
     assert_eq!(span.error_description(), Some("card declined: by hand"));
     assert!(span.event("exception").is_some());
 }
+
+/// An error whose `source()` is itself (issue 8, defect 1): the chain walk
+/// must stop instead of looping until memory runs out.
+#[derive(Debug)]
+struct Cyclic;
+
+impl fmt::Display for Cyclic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("cyclic")
+    }
+}
+
+impl std::error::Error for Cyclic {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self)
+    }
+}
+
+#[traced]
+fn fails_cyclic() -> Result<(), Cyclic> {
+    Err(Cyclic)
+}
+
+#[test]
+fn a_source_chain_that_loops_ends_and_says_so() {
+    let c = capture(|| fails_cyclic().is_err());
+    assert!(*c.result());
+    let stack = c.span("fails_cyclic").event_attribute("exception", "exception.stacktrace").map(ToString::to_string);
+    assert_eq!(stack.as_deref(), Some("cyclic\ncaused by: (the source chain loops back here; stopped)"));
+}
+
+/// Two errors pointing at each other: a loop of length two.
+#[derive(Debug)]
+struct PingPong {
+    ping: bool,
+}
+
+impl fmt::Display for PingPong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.ping { "ping" } else { "pong" })
+    }
+}
+
+static PING: PingPong = PingPong { ping: true };
+static PONG: PingPong = PingPong { ping: false };
+
+impl std::error::Error for PingPong {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(if self.ping { &PONG } else { &PING })
+    }
+}
+
+#[traced]
+fn fails_ping_pong() -> Result<(), &'static PingPong> {
+    Err(&PING)
+}
+
+#[test]
+fn a_source_chain_looping_through_two_errors_ends() {
+    let c = capture(|| fails_ping_pong().is_err());
+    let stack = c.span("fails_ping_pong").event_attribute("exception", "exception.stacktrace").map(ToString::to_string);
+    // The returned `&PING` is a different address from the `PING` that
+    // `PONG` points back to, so the loop shows after one more hop.
+    assert_eq!(
+        stack.as_deref(),
+        Some("ping\ncaused by: pong\ncaused by: ping\ncaused by: (the source chain loops back here; stopped)")
+    );
+}
+
+/// A chain deeper than the bound, each link a distinct error.
+#[derive(Debug)]
+struct Deep(u32);
+
+impl fmt::Display for Deep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "level {}", self.0)
+    }
+}
+
+impl std::error::Error for Deep {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // Leaks one small box per level, a test-only way to get an
+        // unbounded chain of distinct errors.
+        (self.0 < 10_000).then(|| &*Box::leak(Box::new(Deep(self.0 + 1))) as _)
+    }
+}
+
+#[traced]
+fn fails_deep() -> Result<(), Deep> {
+    Err(Deep(0))
+}
+
+#[test]
+fn a_very_deep_source_chain_is_cut_at_the_bound() {
+    let c = capture(|| fails_deep().is_err());
+    let stack = c.span("fails_deep").event_attribute("exception", "exception.stacktrace").map(ToString::to_string);
+    let stack = stack.expect("a stacktrace");
+    let lines: Vec<&str> = stack.split("\ncaused by: ").collect();
+    assert_eq!(lines.len(), 1 + 32 + 1, "the error, 32 causes, and the note");
+    assert_eq!(lines[32], "level 32");
+    assert_eq!(lines[33], "(source chain longer than 32; rest omitted)");
+}

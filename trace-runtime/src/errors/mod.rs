@@ -11,6 +11,15 @@ use std::error::Error as StdError;
 use opentelemetry::trace::{SpanRef, Status};
 use opentelemetry::KeyValue;
 
+/// How many causes of an error's `source()` chain are recorded at most;
+/// real chains are a handful deep, and the walk must end on a looping one.
+pub(crate) const MAX_CAUSES: usize = 32;
+
+/// The data address of an error, to recognise one met again in its chain.
+fn address(error: &(dyn StdError + 'static)) -> *const () {
+    (error as *const dyn StdError).cast::<()>()
+}
+
 /// A failure ready to be put on a span.
 pub(crate) struct Exception {
     pub(crate) type_name: String,
@@ -20,14 +29,40 @@ pub(crate) struct Exception {
 }
 
 impl Exception {
+    /// Reads the error and at most [`MAX_CAUSES`] of its `source()` chain.
+    ///
+    /// The chain is user code and may loop (an error whose `source()` is
+    /// itself, or two that point at each other), so the walk stops at the
+    /// first cause already seen (compared by address) and after
+    /// [`MAX_CAUSES`] steps, noting either in the recorded chain.
     pub(crate) fn from_error(type_name: &str, error: &(dyn StdError + 'static)) -> Self {
-        let mut causes = Vec::new();
+        let message = error.to_string();
+        let mut causes: Vec<String> = Vec::new();
+        // The address of each error visited, the error itself first; its
+        // message is `message` or `causes[i - 1]`.
+        let mut seen: Vec<*const ()> = vec![address(error)];
         let mut source = error.source();
         while let Some(cause) = source {
-            causes.push(cause.to_string());
+            let text = cause.to_string();
+            // Same address *and* same message: distinct zero-sized errors may
+            // share an address, but then they differ in what they say.
+            let looped = seen
+                .iter()
+                .enumerate()
+                .any(|(i, &at)| at == address(cause) && &text == if i == 0 { &message } else { &causes[i - 1] });
+            if looped {
+                causes.push("(the source chain loops back here; stopped)".to_owned());
+                break;
+            }
+            if causes.len() == MAX_CAUSES {
+                causes.push(format!("(source chain longer than {MAX_CAUSES}; rest omitted)"));
+                break;
+            }
+            seen.push(address(cause));
+            causes.push(text);
             source = cause.source();
         }
-        Exception { type_name: type_name.to_owned(), message: error.to_string(), causes }
+        Exception { type_name: type_name.to_owned(), message, causes }
     }
 
     /// Puts status ERROR and an `exception` event on `span`.
