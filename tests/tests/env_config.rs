@@ -76,7 +76,12 @@ fn sdk_disabled() {
     // Code wins.
     assert!(!with_env(&[("OTEL_SDK_DISABLED", "true")]).disabled(false).resolve().unwrap().disabled);
     assert!(with_env(&[]).disabled(true).resolve().unwrap().disabled);
-    env_error(&[("OTEL_SDK_DISABLED", "yes")], "OTEL_SDK_DISABLED", "yes");
+    // The specification: anything but `true` is false (with a warning on
+    // stderr), never a failed startup.
+    for odd in ["yes", "1", "on", "maybe"] {
+        let config = with_env(&[("OTEL_SDK_DISABLED", odd)]).resolve().expect("a boolean never fails");
+        assert!(!config.disabled, "{odd}");
+    }
 }
 
 // ---------------------------------------------------------------- resource
@@ -184,6 +189,11 @@ fn traces_exporter_selects_destinations() {
     assert_eq!(pick("none"), (false, false));
     env_error(&[("OTEL_TRACES_EXPORTER", "zipkin")], "OTEL_TRACES_EXPORTER", "zipkin");
     env_error(&[("OTEL_TRACES_EXPORTER", "none,otlp")], "OTEL_TRACES_EXPORTER", "none,otlp");
+    // A list that names nothing is a mistake, not a silent `none`.
+    for empty in [",", " , ,"] {
+        let text = env_error(&[("OTEL_TRACES_EXPORTER", empty)], "OTEL_TRACES_EXPORTER", empty.trim());
+        assert!(text.contains("none"), "{text}");
+    }
     // Exporters chosen in code win over the variable.
     let config = with_env(&[("OTEL_TRACES_EXPORTER", "none")]).console().resolve().unwrap();
     assert!(config.console && config.otlp.is_none());
@@ -233,6 +243,16 @@ fn an_endpoint_that_is_not_a_url_is_an_error() {
         assert!(text.contains("http://"), "{text}");
         env_error(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", bad)], "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", bad);
     }
+    // A port that does not fit in 16 bits, or 0, or empty.
+    for bad in ["http://host:99999", "http://host:0", "http://host:", "http://[::1]:70000/v1/traces"] {
+        let text = env_error(&[("OTEL_EXPORTER_OTLP_ENDPOINT", bad)], "OTEL_EXPORTER_OTLP_ENDPOINT", bad);
+        assert!(text.contains("port from 1 to 65535"), "{text}");
+    }
+    for good in ["http://host:65535", "http://[::1]:4318", "http://[::1]", "http://user@host:1"] {
+        assert!(resolve(&[("OTEL_EXPORTER_OTLP_ENDPOINT", good)]).otlp.is_some(), "{good}");
+    }
+    let err = with_env(&[]).otlp_endpoint("http://host:99999").resolve().unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { setting: "otlp_endpoint", .. }), "{err}");
     let err = with_env(&[]).otlp_endpoint("nope").resolve().unwrap_err();
     assert!(matches!(err, Error::InvalidConfig { setting: "otlp_endpoint", .. }), "{err}");
 }
@@ -319,6 +339,18 @@ fn otlp_headers() {
         "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
         "bad name=1",
     );
+    // Values are percent-decoded (W3C Baggage format, as the specification
+    // says); one that is then not printable ASCII cannot go on the wire.
+    for bad in ["k=caf%C3%A9", "k=caf\u{e9}"] {
+        let text = env_error(
+            &[("OTEL_TRACES_EXPORTER", "otlp"), ("OTEL_EXPORTER_OTLP_HEADERS", bad)],
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            &bad.replace("%C3%A9", "\u{e9}"),
+        );
+        assert!(text.contains("printable ASCII"), "{text}");
+    }
+    let err = with_env(&[]).otlp_header("k", "caf\u{e9}").otlp().resolve().unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { setting: "otlp_header", .. }), "{err}");
     // Header values never show in Debug output.
     let config = with_env(&[("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s3cret")]).otlp().resolve().unwrap();
     assert!(!format!("{config:?}").contains("s3cret"));
@@ -426,13 +458,49 @@ fn bad_batch_settings_are_errors() {
     ] {
         env_error(&[(var, "lots")], var, "lots");
         env_error(&[(var, "0")], var, "0");
+        env_error(&[(var, "18446744073709551615")], var, "18446744073709551615");
     }
+    // Sizes of memory are bounded: the queue is reserved up front.
+    for var in ["OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"] {
+        let text = env_error(&[(var, "65537")], var, "65537");
+        assert!(text.contains("from 1 to 65536"), "{text}");
+        env_error(&[(var, "68719476736")], var, "68719476736");
+    }
+    let batch = resolve(&[("OTEL_BSP_MAX_QUEUE_SIZE", "65536"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "65536")]).batch;
+    assert_eq!((batch.max_queue_size, batch.max_export_batch_size), (65_536, 65_536));
+    // Delays and timeouts: at most a day.
+    for var in ["OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT"] {
+        let text = env_error(&[(var, "86400001")], var, "86400001");
+        assert!(text.contains("one day"), "{text}");
+    }
+    env_error(
+        &[("OTEL_TRACES_EXPORTER", "otlp"), ("OTEL_EXPORTER_OTLP_TIMEOUT", "99999999999")],
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "99999999999",
+    );
     let text = env_error(
         &[("OTEL_BSP_MAX_QUEUE_SIZE", "10"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20")],
         "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
         "20",
     );
     assert!(text.contains("queue size"), "{text}");
+}
+
+#[test]
+fn bad_batch_settings_in_code_are_errors_not_panics() {
+    let setting = |b: Builder| match b.resolve() {
+        Err(Error::InvalidConfig { setting, .. }) => setting,
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    };
+    assert_eq!(setting(with_env(&[]).batch_max_queue_size(usize::MAX)), "batch_max_queue_size");
+    assert_eq!(setting(with_env(&[]).batch_max_queue_size(65_537)), "batch_max_queue_size");
+    assert_eq!(setting(with_env(&[]).batch_max_export_batch_size(usize::MAX)), "batch_max_export_batch_size");
+    assert_eq!(setting(with_env(&[]).batch_schedule_delay(Duration::MAX)), "batch_schedule_delay");
+    assert_eq!(setting(with_env(&[]).batch_export_timeout(Duration::MAX)), "batch_export_timeout");
+    assert_eq!(setting(with_env(&[]).otlp().otlp_timeout(Duration::MAX)), "otlp_timeout");
+    let err = with_env(&[]).batch_max_queue_size(usize::MAX).install().expect_err("refused");
+    assert!(err.to_string().contains("batch_max_queue_size") && err.to_string().contains("65536"), "{err}");
+    assert_eq!(with_env(&[]).batch_max_queue_size(65_536).resolve().unwrap().batch.max_queue_size, 65_536);
 }
 
 // ---------------------------------------------------------------- hygiene

@@ -29,7 +29,12 @@ fn the_process_environment_is_validated_and_honoured() {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "http://"),
         ("OTEL_TRACES_EXPORTER", "jaeger", "otlp"),
         ("OTEL_BSP_MAX_QUEUE_SIZE", "-1", "whole number"),
-        ("OTEL_SDK_DISABLED", "maybe", "true or false"),
+        // Once a panic inside install(), an abort, and 351 MiB before a span.
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "18446744073709551615", "from 1 to 65536"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "68719476736", "from 1 to 65536"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "1000000", "from 1 to 65536"),
+        ("OTEL_TRACES_EXPORTER", ",", "none"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://host:99999", "port from 1 to 65535"),
     ];
     for (variable, value, accepted) in bad {
         std::env::set_var(variable, value);
@@ -46,6 +51,27 @@ fn the_process_environment_is_validated_and_honoured() {
     );
     std::env::remove_var("OTEL_TRACES_SAMPLER");
     std::env::remove_var("OTEL_TRACES_SAMPLER_ARG");
+
+    // A byte that is not UTF-8 is named, not replaced by U+FFFD and used.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::env::set_var("OTEL_RESOURCE_ATTRIBUTES", std::ffi::OsStr::from_bytes(b"team=pay\xffments"));
+        let text = install_error();
+        assert!(text.contains("OTEL_RESOURCE_ATTRIBUTES") && text.contains("UTF-8"), "{text}");
+        std::env::remove_var("OTEL_RESOURCE_ATTRIBUTES");
+    }
+
+    // A boolean other than true/false is false (with a warning on stderr),
+    // as the specification says: startup goes on.
+    std::env::set_var("OTEL_SDK_DISABLED", "yes");
+    let guard = trace_runtime::init()
+        .exporter(trace_runtime::ConsoleExporter::to_writer(std::io::sink()))
+        .install()
+        .expect("OTEL_SDK_DISABLED=yes does not abort startup");
+    assert!(guard.is_enabled(), "yes is not true");
+    drop(guard);
+    std::env::remove_var("OTEL_SDK_DISABLED");
 
     // Disabled: install() succeeds, installs nothing, and a second install
     // (once enabled) is not refused.

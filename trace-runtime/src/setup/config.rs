@@ -164,7 +164,8 @@ impl fmt::Debug for OtlpConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BatchConfig {
-    /// Spans kept waiting for export; more are dropped (and counted).
+    /// Spans kept waiting for export; more are dropped (and counted). At
+    /// most 65,536: the queue is reserved up front.
     pub max_queue_size: usize,
     /// Delay between two exports.
     pub schedule_delay: Duration,
@@ -232,7 +233,7 @@ pub(crate) fn resolve(
     let env = Env::new(lookup);
     let disabled = match code.disabled {
         Some(disabled) => disabled,
-        None => env.bool(env::SDK_DISABLED)?.unwrap_or(false),
+        None => env.bool(env::SDK_DISABLED),
     };
     if disabled {
         // A disabled SDK reads nothing else: a stale bad value elsewhere must
@@ -267,7 +268,7 @@ fn resource(code: &Settings, env: &Env<'_>) -> Result<Vec<KeyValue>, Error> {
     for (key, value) in env.pairs(env::RESOURCE_ATTRIBUTES)?.unwrap_or_default() {
         set(KeyValue::new(key, value));
     }
-    if let Some(name) = env.get(env::SERVICE_NAME) {
+    if let Some(name) = env.get(env::SERVICE_NAME)? {
         set(KeyValue::new("service.name", name));
     }
     for kv in &code.resource {
@@ -316,6 +317,13 @@ fn sdk_attributes() -> [KeyValue; 3] {
 fn batch(code: &BatchSettings, env: &Env<'_>) -> Result<BatchConfig, Error> {
     let default = BatchConfig::default();
     let max_queue_size = match code.max_queue_size {
+        Some(n) if n > env::MAX_QUEUE_SIZE => {
+            return Err(Error::InvalidConfig {
+                setting: "batch_max_queue_size",
+                value: n.to_string(),
+                accepted: "a number of spans from 1 to 65536 (the queue is reserved up front)",
+            })
+        }
         Some(n) => n,
         None => env.count(env::BSP_MAX_QUEUE_SIZE)?.unwrap_or(default.max_queue_size),
     };
@@ -336,14 +344,26 @@ fn batch(code: &BatchSettings, env: &Env<'_>) -> Result<BatchConfig, Error> {
         });
     }
     let schedule_delay = match code.schedule_delay {
-        Some(d) => d,
+        Some(d) => bounded(d, "batch_schedule_delay")?,
         None => env.millis(env::BSP_SCHEDULE_DELAY)?.unwrap_or(default.schedule_delay),
     };
     let export_timeout = match code.export_timeout {
-        Some(d) => d,
+        Some(d) => bounded(d, "batch_export_timeout")?,
         None => env.millis(env::BSP_EXPORT_TIMEOUT)?.unwrap_or(default.export_timeout),
     };
     Ok(BatchConfig { max_queue_size, schedule_delay, max_export_batch_size, export_timeout })
+}
+
+/// A delay or timeout given in code, at most a day (as in the environment).
+fn bounded(duration: Duration, setting: &'static str) -> Result<Duration, Error> {
+    if duration > Duration::from_millis(env::MAX_MILLIS) {
+        return Err(Error::InvalidConfig {
+            setting,
+            value: format!("{duration:?}"),
+            accepted: "a duration of at most one day",
+        });
+    }
+    Ok(duration)
 }
 
 /// Console and/or OTLP. The code's choice wins; else `OTEL_TRACES_EXPORTER`;
@@ -353,10 +373,15 @@ fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool), Error> {
         return Ok((code.console, code.otlp.selected));
     }
     const ACCEPTED: &str = "a comma-separated list of otlp and console, or none";
-    match env.get(env::TRACES_EXPORTER) {
+    match env.get(env::TRACES_EXPORTER)? {
         Some(value) => {
             let (mut console, mut otlp, mut none) = (false, false, false);
-            for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let mut names = value.split(',').map(str::trim).filter(|s| !s.is_empty()).peekable();
+            // "," names no exporter: silence nobody asked for (`none` says it).
+            if names.peek().is_none() {
+                return Err(invalid(env::TRACES_EXPORTER, value, ACCEPTED));
+            }
+            for name in names {
                 match name.to_ascii_lowercase().as_str() {
                     "console" | "logging" => console = true,
                     "otlp" => otlp = true,
@@ -376,7 +401,7 @@ fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool), Error> {
             }
             Ok((console, otlp))
         }
-        None => match env.first(&[env::OTLP_TRACES_ENDPOINT, env::OTLP_ENDPOINT]) {
+        None => match env.first(&[env::OTLP_TRACES_ENDPOINT, env::OTLP_ENDPOINT])? {
             Some((variable, value)) if !cfg!(feature = "otlp") => {
                 Err(invalid(variable, value, "nothing: this build of trace-runtime has no `otlp` cargo feature"))
             }
@@ -398,7 +423,7 @@ fn otlp(code: &OtlpSettings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
             }
             protocol
         }
-        None => match env.first(&[env::OTLP_TRACES_PROTOCOL, env::OTLP_PROTOCOL]) {
+        None => match env.first(&[env::OTLP_TRACES_PROTOCOL, env::OTLP_PROTOCOL])? {
             None => Protocol::HttpProtobuf,
             Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
                 "http/protobuf" => Protocol::HttpProtobuf,
@@ -429,7 +454,7 @@ fn otlp(code: &OtlpSettings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
                 url.clone()
             }
         }
-        None => match env.first(&[env::OTLP_TRACES_ENDPOINT, env::OTLP_ENDPOINT]) {
+        None => match env.first(&[env::OTLP_TRACES_ENDPOINT, env::OTLP_ENDPOINT])? {
             Some((variable, url)) => {
                 check_url(&url, protocol).map_err(|accepted| invalid(variable, url.clone(), accepted))?;
                 // The signal-specific variable is used as-is; the general one
@@ -448,7 +473,7 @@ fn otlp(code: &OtlpSettings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
     };
 
     let mut headers: Vec<(String, String)> = Vec::new();
-    if let Some((variable, _)) = env.first(&[env::OTLP_TRACES_HEADERS, env::OTLP_HEADERS]) {
+    if let Some((variable, _)) = env.first(&[env::OTLP_TRACES_HEADERS, env::OTLP_HEADERS])? {
         for (name, value) in env.pairs(variable)?.unwrap_or_default() {
             if !valid_header(&name, &value) {
                 return Err(invalid(variable, format!("{name}={value}"), ACCEPTED_HEADERS));
@@ -470,8 +495,8 @@ fn otlp(code: &OtlpSettings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
     }
 
     let timeout = match code.timeout {
-        Some(timeout) => timeout,
-        None => match env.first(&[env::OTLP_TRACES_TIMEOUT, env::OTLP_TIMEOUT]) {
+        Some(timeout) => bounded(timeout, "otlp_timeout")?,
+        None => match env.first(&[env::OTLP_TRACES_TIMEOUT, env::OTLP_TIMEOUT])? {
             Some((variable, _)) => env.millis(variable)?.unwrap_or(DEFAULT_OTLP_TIMEOUT),
             None => DEFAULT_OTLP_TIMEOUT,
         },
@@ -479,7 +504,7 @@ fn otlp(code: &OtlpSettings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
 
     let compression = match code.compression {
         Some(compression) => Some(compression),
-        None => match env.first(&[env::OTLP_TRACES_COMPRESSION, env::OTLP_COMPRESSION]) {
+        None => match env.first(&[env::OTLP_TRACES_COMPRESSION, env::OTLP_COMPRESSION])? {
             None => None,
             Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
                 "gzip" => Some(Compression::Gzip),
@@ -493,34 +518,57 @@ fn otlp(code: &OtlpSettings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
 }
 
 const ACCEPTED_PROTOCOLS: &str = "http/protobuf or grpc";
-const ACCEPTED_HEADERS: &str =
-    "header names of letters, digits and -_. and values of visible ASCII, as name=value pairs (e.g. x-api-key=abc)";
+const ACCEPTED_HEADERS: &str = "name=value pairs with header names of letters, digits and -_. and values that are \
+                                printable ASCII once percent-decoded (e.g. x-api-key=abc); encode other text, e.g. \
+                                in base64";
 
 /// Checks an OTLP endpoint; the error is what is accepted.
 fn check_url(url: &str, protocol: Protocol) -> Result<http::Uri, &'static str> {
     let (https_ok, accepted) = match protocol {
-        Protocol::HttpProtobuf if cfg!(feature = "tls") => {
-            (true, "an http:// or https:// URL with a host (e.g. http://localhost:4318)")
-        }
+        Protocol::HttpProtobuf if cfg!(feature = "tls") => (
+            true,
+            "an http:// or https:// URL with a host and an optional port from 1 to 65535 (e.g. http://localhost:4318)",
+        ),
         Protocol::HttpProtobuf => (
             false,
-            "an http:// URL with a host, e.g. http://localhost:4318 (https:// needs the `tls` cargo feature of \
-             trace-runtime)",
+            "an http:// URL with a host and an optional port from 1 to 65535, e.g. http://localhost:4318 (https:// \
+             needs the `tls` cargo feature of trace-runtime)",
         ),
-        Protocol::Grpc => (true, "an http:// or https:// URL with a host (e.g. http://localhost:4317)"),
+        Protocol::Grpc => (
+            true,
+            "an http:// or https:// URL with a host and an optional port from 1 to 65535 (e.g. http://localhost:4317)",
+        ),
     };
     let uri: http::Uri = url.parse().map_err(|_| accepted)?;
     let scheme_ok = uri.scheme_str() == Some("http") || (https_ok && uri.scheme_str() == Some("https"));
-    if !scheme_ok || uri.host().is_none_or(str::is_empty) {
+    if !scheme_ok || uri.host().is_none_or(str::is_empty) || !port_ok(&uri) {
         return Err(accepted);
     }
     Ok(uri)
+}
+
+/// No port, or one from 1 to 65535. `Uri` parses `host:99999` and then
+/// reports no port at all, which would send to the scheme's default port.
+fn port_ok(uri: &http::Uri) -> bool {
+    let Some(authority) = uri.authority() else { return false };
+    let host_port = authority.as_str().rsplit('@').next().unwrap_or_default();
+    // After an IPv6 literal's `]`, or anywhere in a name or IPv4 address.
+    let after_host = host_port.rfind(']').map_or(host_port, |end| &host_port[end + 1..]);
+    match after_host.rfind(':') {
+        None => true,
+        Some(colon) => after_host[colon + 1..].parse::<u16>().is_ok_and(|port| port != 0),
+    }
 }
 
 fn join_traces_path(base: &str) -> String {
     format!("{}{TRACES_PATH}", base.trim_end_matches('/'))
 }
 
+/// A header both HTTP and gRPC can carry. `HeaderValue` alone accepts any
+/// byte from 0x80 up (obsolete `obs-text`), which gRPC metadata refuses and
+/// servers read in differing charsets, so values are held to printable ASCII.
 fn valid_header(name: &str, value: &str) -> bool {
-    http::HeaderName::from_bytes(name.as_bytes()).is_ok() && http::HeaderValue::from_str(value).is_ok()
+    http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+        && value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+        && http::HeaderValue::from_str(value).is_ok()
 }

@@ -36,10 +36,30 @@ pub(crate) const BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SI
 /// Where variables come from: the process environment or a function.
 pub(crate) type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
-/// The process environment. A value that is not valid Unicode is passed on
-/// lossily, so that validation names it instead of silently skipping it.
+/// Marks a value that was not valid UTF-8 in the process environment. An
+/// environment value is a C string and can never hold a NUL, so no real
+/// value starts with it.
+const NOT_UTF8: char = '\0';
+
+/// The largest number of spans a queue may hold. The SDK's batch processor
+/// reserves one slot (360 bytes) per queued span up front, before any span
+/// exists: 65,536 is 22.5 MiB, 32 times the default, and far beyond what a
+/// process ends between two exports; more is a typo that would cost memory.
+pub(crate) const MAX_QUEUE_SIZE: usize = 65_536;
+
+/// The longest delay or timeout, in milliseconds (one day): longer is a
+/// typo, and an unbounded one overflows deadline arithmetic.
+pub(crate) const MAX_MILLIS: u64 = 86_400_000;
+
+/// The process environment. A value that is not valid UTF-8 comes back
+/// marked with [`NOT_UTF8`], so that [`Env::get`] reports it (naming the
+/// variable) instead of using a lossy copy.
 pub(crate) fn process_lookup(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+    let value = std::env::var_os(name)?;
+    Some(match value.into_string() {
+        Ok(text) => text,
+        Err(raw) => format!("{NOT_UTF8}{}", raw.to_string_lossy()),
+    })
 }
 
 /// Typed readers over a lookup.
@@ -52,53 +72,84 @@ impl<'a> Env<'a> {
         Env { lookup }
     }
 
-    /// The trimmed value; `None` when unset or blank.
-    pub(crate) fn get(&self, name: &str) -> Option<String> {
-        let value = (self.lookup)(name)?;
+    /// The trimmed value; `None` when unset or blank; an error when the
+    /// value is not valid UTF-8.
+    pub(crate) fn get(&self, name: &'static str) -> Result<Option<String>, Error> {
+        let Some(value) = (self.lookup)(name) else { return Ok(None) };
+        if let Some(lossy) = value.strip_prefix(NOT_UTF8) {
+            return Err(invalid(name, lossy, "UTF-8 text (the value has bytes that are not UTF-8)"));
+        }
         let trimmed = value.trim();
-        (!trimmed.is_empty()).then(|| trimmed.to_owned())
+        Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
     }
 
     /// The first of `names` that is set, with its name.
-    pub(crate) fn first(&self, names: &[&'static str]) -> Option<(&'static str, String)> {
-        names.iter().find_map(|name| self.get(name).map(|v| (*name, v)))
-    }
-
-    /// `true` or `false`, any case.
-    pub(crate) fn bool(&self, name: &'static str) -> Result<Option<bool>, Error> {
-        let Some(value) = self.get(name) else { return Ok(None) };
-        match value.to_ascii_lowercase().as_str() {
-            "true" => Ok(Some(true)),
-            "false" => Ok(Some(false)),
-            _ => Err(invalid(name, value, "true or false")),
+    pub(crate) fn first(&self, names: &[&'static str]) -> Result<Option<(&'static str, String)>, Error> {
+        for name in names {
+            if let Some(value) = self.get(name)? {
+                return Ok(Some((name, value)));
+            }
         }
+        Ok(None)
     }
 
-    /// A whole number of milliseconds, at least 1.
+    /// A boolean as the specification reads one: `true` in any case is true,
+    /// anything else false. A value other than `false` (or unset/blank) is
+    /// almost certainly a mistake, so it is reported on stderr, never an
+    /// error: the specification forbids failing startup over it.
+    pub(crate) fn bool(&self, name: &'static str) -> bool {
+        let raw = (self.lookup)(name);
+        let (value, warning) = read_bool(name, raw.as_deref());
+        if let Some(warning) = warning {
+            eprintln!("trace-runtime: {warning}");
+        }
+        value
+    }
+
+    /// A whole number of milliseconds, from 1 to [`MAX_MILLIS`].
     pub(crate) fn millis(&self, name: &'static str) -> Result<Option<Duration>, Error> {
-        let Some(value) = self.get(name) else { return Ok(None) };
+        let Some(value) = self.get(name)? else { return Ok(None) };
         match value.parse::<u64>() {
-            Ok(ms) if ms >= 1 => Ok(Some(Duration::from_millis(ms))),
-            _ => Err(invalid(name, value, "a whole number of milliseconds, at least 1 (e.g. 10000)")),
+            Ok(ms) if (1..=MAX_MILLIS).contains(&ms) => Ok(Some(Duration::from_millis(ms))),
+            _ => Err(invalid(name, value, "a whole number of milliseconds from 1 to 86400000 (one day), e.g. 10000")),
         }
     }
 
-    /// A whole number, at least 1.
+    /// A number of spans, from 1 to [`MAX_QUEUE_SIZE`].
     pub(crate) fn count(&self, name: &'static str) -> Result<Option<usize>, Error> {
-        let Some(value) = self.get(name) else { return Ok(None) };
+        let Some(value) = self.get(name)? else { return Ok(None) };
         match value.parse::<usize>() {
-            Ok(n) if n >= 1 => Ok(Some(n)),
-            _ => Err(invalid(name, value, "a whole number, at least 1 (e.g. 2048)")),
+            Ok(n) if (1..=MAX_QUEUE_SIZE).contains(&n) => Ok(Some(n)),
+            _ => Err(invalid(name, value, "a whole number from 1 to 65536 (e.g. 2048)")),
         }
     }
 
     /// A `key=value,key=value` list with percent-encoded values (the format
     /// of `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS`).
     pub(crate) fn pairs(&self, name: &'static str) -> Result<Option<Vec<(String, String)>>, Error> {
-        let Some(value) = self.get(name) else { return Ok(None) };
+        let Some(value) = self.get(name)? else { return Ok(None) };
         parse_pairs(&value).map(Some).ok_or_else(|| {
-            invalid(name, value, "comma-separated key=value pairs, values percent-encoded (e.g. a=1,b=x%20y)")
+            invalid(name, value, "comma-separated key=value pairs, values percent-encoded UTF-8 (e.g. a=1,b=x%20y)")
         })
+    }
+}
+
+/// A boolean variable's value and, for a value that is neither `true` nor
+/// `false` (any case) nor blank, the warning to print.
+pub(crate) fn read_bool(name: &str, raw: Option<&str>) -> (bool, Option<String>) {
+    let Some(raw) = raw else { return (false, None) };
+    let shown = raw.strip_prefix(NOT_UTF8).unwrap_or(raw);
+    let value = raw.trim();
+    if value.eq_ignore_ascii_case("true") {
+        (true, None)
+    } else if value.is_empty() || value.eq_ignore_ascii_case("false") {
+        (false, None)
+    } else {
+        let warning = format!(
+            "environment variable {name} has value {shown:?}, read as false: only true (any case) means \
+             true; set it to true or false"
+        );
+        (false, Some(warning))
     }
 }
 
@@ -160,9 +211,17 @@ mod tests {
     fn blank_values_count_as_unset() {
         let lookup = env_of(&[("A", "  "), ("B", " x ")]);
         let env = Env::new(&lookup);
-        assert_eq!(env.get("A"), None);
-        assert_eq!(env.get("B").as_deref(), Some("x"));
-        assert_eq!(env.first(&["A", "B"]), Some(("B", "x".to_owned())));
+        assert_eq!(env.get("A").unwrap(), None);
+        assert_eq!(env.get("B").unwrap().as_deref(), Some("x"));
+        assert_eq!(env.first(&["A", "B"]).unwrap(), Some(("B", "x".to_owned())));
+    }
+
+    #[test]
+    fn values_that_were_not_utf8_are_errors() {
+        let lookup = env_of(&[("R", "\0a=\u{fffd}")]);
+        let err = Env::new(&lookup).get("R").unwrap_err();
+        assert!(matches!(&err, Error::InvalidEnv { variable: "R", value, .. } if value == "a=\u{fffd}"), "{err}");
+        assert!(err.to_string().contains("UTF-8"), "{err}");
     }
 
     #[test]
@@ -180,14 +239,42 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_bools_are_checked() {
-        let lookup = env_of(&[("T", "TRUE"), ("N", "0"), ("M", "1.5"), ("Q", "12")]);
+    fn numbers_are_checked_and_bounded() {
+        let lookup = env_of(&[
+            ("N", "0"),
+            ("M", "1.5"),
+            ("Q", "12"),
+            ("BIG", "65537"),
+            ("MAX", "65536"),
+            ("HUGE", "18446744073709551615"),
+            ("DAY", "86400000"),
+            ("LONGER", "86400001"),
+        ]);
         let env = Env::new(&lookup);
-        assert_eq!(env.bool("T").unwrap(), Some(true));
-        assert!(env.bool("N").is_err());
         assert!(env.millis("N").is_err());
         assert!(env.millis("M").is_err());
         assert_eq!(env.count("Q").unwrap(), Some(12));
+        assert_eq!(env.count("MAX").unwrap(), Some(MAX_QUEUE_SIZE));
+        assert!(env.count("BIG").is_err());
+        assert!(env.count("HUGE").is_err());
+        assert_eq!(env.millis("DAY").unwrap(), Some(Duration::from_secs(86_400)));
+        assert!(env.millis("LONGER").is_err());
+        assert!(env.millis("HUGE").is_err());
         assert_eq!(env.millis("unset").unwrap(), None);
+    }
+
+    #[test]
+    fn booleans_read_as_the_specification_says() {
+        assert_eq!(read_bool("B", Some("TRUE")), (true, None));
+        assert_eq!(read_bool("B", Some(" true ")), (true, None));
+        assert_eq!(read_bool("B", Some("False")), (false, None));
+        assert_eq!(read_bool("B", Some("")), (false, None));
+        assert_eq!(read_bool("B", None), (false, None));
+        for odd in ["yes", "1", "on", "\0\u{fffd}"] {
+            let (value, warning) = read_bool("OTEL_SDK_DISABLED", Some(odd));
+            assert!(!value, "{odd:?} is false");
+            let warning = warning.expect("a warning");
+            assert!(warning.contains("OTEL_SDK_DISABLED") && warning.contains("read as false"), "{warning}");
+        }
     }
 }

@@ -17,7 +17,7 @@ pub(crate) fn default_sampler() -> Sampler {
 /// is unset. `OTEL_TRACES_SAMPLER_ARG` is read only by the ratio samplers
 /// (default 1.0), as the specification says.
 pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Sampler>, Error> {
-    let Some(name) = env.get(TRACES_SAMPLER) else { return Ok(None) };
+    let Some(name) = env.get(TRACES_SAMPLER)? else { return Ok(None) };
     let sampler = match name.to_ascii_lowercase().as_str() {
         "always_on" => Sampler::AlwaysOn,
         "always_off" => Sampler::AlwaysOff,
@@ -31,7 +31,7 @@ pub(crate) fn from_env(env: &Env<'_>) -> Result<Option<Sampler>, Error> {
 }
 
 fn ratio(env: &Env<'_>) -> Result<f64, Error> {
-    let Some(value) = env.get(TRACES_SAMPLER_ARG) else { return Ok(1.0) };
+    let Some(value) = env.get(TRACES_SAMPLER_ARG)? else { return Ok(1.0) };
     match value.parse::<f64>() {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
         _ => Err(invalid(TRACES_SAMPLER_ARG, value, "a number from 0 to 1 (e.g. 0.25)")),
