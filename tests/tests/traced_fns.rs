@@ -306,3 +306,25 @@ async fn async_fn_errors_are_recorded() {
     assert!(c.result().is_err());
     assert!(c.span("async_question_mark").is_error());
 }
+
+#[test]
+fn a_span_attribute_shadows_a_global_tag_of_the_same_key() {
+    // (A key of its own: global tags are process-wide, and this binary's
+    // other tests assert nothing about it.)
+    trace_runtime::set_global_tag("traced_fns.shadowed", 5);
+    let c = capture(|| {
+        trace_runtime::span("own").attribute("traced_fns.shadowed", -1).start().end();
+        trace_runtime::span("tagged").start().end();
+    });
+    trace_runtime::set_global_tag("traced_fns.shadowed", None::<i64>);
+    let values = |name: &str| -> Vec<Value> {
+        c.span(name)
+            .attributes
+            .iter()
+            .filter(|kv| kv.key.as_str() == "traced_fns.shadowed")
+            .map(|kv| kv.value.clone())
+            .collect()
+    };
+    assert_eq!(values("own"), [Value::I64(-1)], "once, the span's own value");
+    assert_eq!(values("tagged"), [Value::I64(5)], "the tag where the span has no value of its own");
+}

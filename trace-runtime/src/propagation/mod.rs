@@ -34,7 +34,8 @@
 //! the specification exactly: `traceparent` must be lowercase hex fields of
 //! 2, 32, 16 and 2 digits, version `ff` and all-zero ids are invalid, a
 //! repeated `traceparent` is invalid, `tracestate` entries that break its
-//! grammar drop the whole `tracestate`, and values over 8 KiB are ignored.
+//! grammar drop the whole `tracestate`, a key repeated in `tracestate` keeps
+//! only its first (most recent) entry, and values over 8 KiB are ignored.
 //!
 //! When the application set its own propagator with
 //! `opentelemetry::global::set_text_map_propagator` (B3, Jaeger, ...), that
@@ -260,6 +261,9 @@ fn read_fields(carrier: &impl Extract) -> Fields {
     }
     if w3c && map.get("traceparent").is_some_and(|v| !w3c::valid_traceparent(v)) {
         map.remove("traceparent");
+    }
+    if let Some(unique) = map.get("tracestate").and_then(|v| w3c::dedupe_tracestate(v)) {
+        map.insert("tracestate".to_owned(), unique);
     }
     Fields(map)
 }

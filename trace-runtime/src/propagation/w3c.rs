@@ -24,9 +24,38 @@ pub(super) fn valid_traceparent(value: &str) -> bool {
     }
 }
 
+/// `tracestate` with each key once, or `None` when no key repeats (the
+/// common case costs no allocation beyond the set).
+///
+/// W3C Trace Context: "only one entry per key is allowed", a sender must not
+/// create duplicates, and a receiver may drop them (trace-context#477). The
+/// first entry of a key is kept: entries are added on the left, so the first
+/// is the one its vendor wrote last, and it is also the one `TraceState::get`
+/// returns. The other vendors' entries are kept rather than discarding the
+/// whole header.
+pub(super) fn dedupe_tracestate(value: &str) -> Option<String> {
+    let members = || value.split(',').map(|m| m.trim_matches([' ', '\t'])).filter(|m| !m.is_empty());
+    let key = |member: &'_ str| member.split('=').next().unwrap_or(member).to_owned();
+    let mut seen = std::collections::HashSet::new();
+    if members().all(|m| seen.insert(key(m))) {
+        return None;
+    }
+    seen.clear();
+    Some(members().filter(|m| seen.insert(key(m))).collect::<Vec<_>>().join(","))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::valid_traceparent;
+    use super::{dedupe_tracestate, valid_traceparent};
+
+    #[test]
+    fn a_repeated_tracestate_key_keeps_its_first_entry() {
+        assert_eq!(dedupe_tracestate("a=1,b=2,a=3").as_deref(), Some("a=1,b=2"));
+        assert_eq!(dedupe_tracestate(" a=1 , a=2 ,\tb=3").as_deref(), Some("a=1,b=3"));
+        assert_eq!(dedupe_tracestate("a=1,b=2"), None);
+        assert_eq!(dedupe_tracestate("a=1,,b=2"), None);
+        assert_eq!(dedupe_tracestate(""), None);
+    }
 
     #[test]
     fn the_grammar_is_exact() {

@@ -140,7 +140,11 @@ pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
             .map(|service| KeyValue::new("service.name", service.clone()));
         let mut attributes = spec.take_attributes(usize::from(service_attribute.is_some()) + tags::count());
         attributes.extend(service_attribute);
+        let own = attributes.len();
         tags::append_to(&mut attributes);
+        if attributes.len() > own {
+            drop_shadowed_tags(&mut attributes, own);
+        }
         let mut builder = SpanBuilder::from_name(spec.name).with_kind(spec.kind).with_attributes(attributes);
         if !spec.links.is_empty() {
             builder = builder.with_links(spec.links);
@@ -169,6 +173,20 @@ pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
             cx
         })
     })
+}
+
+/// Removes the global tags (`attributes[own..]`) whose key the span already
+/// has in `attributes[..own]`: a key appears once, the span's own value wins.
+/// In place, no allocation; only runs when tags are set.
+fn drop_shadowed_tags(attributes: &mut Vec<KeyValue>, own: usize) {
+    let mut i = own;
+    while i < attributes.len() {
+        if attributes[..own].iter().any(|kv| kv.key == attributes[i].key) {
+            attributes.remove(i);
+        } else {
+            i += 1;
+        }
+    }
 }
 
 /// Ids for sampled-out roots that never reach the SDK: random, like the
