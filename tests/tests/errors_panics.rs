@@ -289,3 +289,42 @@ fn a_very_deep_source_chain_is_cut_at_the_bound() {
     assert_eq!(lines[32], "level 32");
     assert_eq!(lines[33], "(source chain longer than 32; rest omitted)");
 }
+
+/// `-> !` (issue 8, defect 7): compiles, is traced, and its panic recorded.
+#[traced(args)]
+fn gives_up(code: u32) -> ! {
+    panic!("gave up with code {code}");
+}
+
+#[traced]
+async fn gives_up_async() -> ! {
+    tokio::task::yield_now().await;
+    panic!("async gave up");
+}
+
+struct Stopper;
+
+impl Stopper {
+    #[traced]
+    fn stop(&self) -> ! {
+        std::panic::panic_any(7_u8)
+    }
+}
+
+#[test]
+fn a_function_that_never_returns_is_traced_and_its_panic_recorded() {
+    let c = capture(|| std::panic::catch_unwind(|| gives_up(4)).is_err());
+    assert!(*c.result());
+    let span = c.span("gives_up");
+    assert_eq!(span.error_description(), Some("gave up with code 4"));
+    assert_eq!(span.attribute("code"), Some(&Value::I64(4)));
+
+    let c = capture(|| std::panic::catch_unwind(|| Stopper.stop()).map_err(|p| p.downcast::<u8>().ok()));
+    assert_eq!(c.result().as_ref().err().cloned().flatten().as_deref(), Some(&7), "the payload unchanged");
+    assert!(c.span("stop").error_description().is_some());
+
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let c = capture(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(gives_up_async()))));
+    assert!(c.result().is_err());
+    assert_eq!(c.span("gives_up_async").error_description(), Some("async gave up"));
+}

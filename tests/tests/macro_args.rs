@@ -368,3 +368,19 @@ async fn args_and_ret_on_async_fns() {
     assert_eq!(user_attributes(span), ["label", "n", "return.value"]);
     assert_eq!(span.attribute("return.value"), Some(&Value::I64(42)));
 }
+
+// A parameter compiled out by `#[cfg]` is not recorded (nor read); one
+// compiled in is.
+#[traced(args)]
+fn with_cfg_params(#[cfg(any())] gone: u32, #[cfg(test)] present: u32, kept: u32) -> u32 {
+    present + kept
+}
+
+#[test]
+fn args_respects_cfg_on_parameters() {
+    let c = capture(|| with_cfg_params(1, 2));
+    assert_eq!(*c.result(), 3);
+    let span = c.span("with_cfg_params");
+    assert_eq!(user_attributes(span), ["kept", "present"]);
+    assert_eq!(span.attribute("present"), Some(&Value::I64(1)));
+}

@@ -380,7 +380,9 @@ impl Args {
     /// The arguments `args` records: every name the signature binds, except
     /// `self`, `skip(..)`, those `attrs(..)` already records, and
     /// macro-generated ones (`__arg0`).
-    pub(crate) fn recorded_args(&self, func: &TracedFn) -> Vec<Ident> {
+    /// The arguments `args` records, each with the `#[cfg(..)]` attributes
+    /// of its parameter.
+    pub(crate) fn recorded_args(&self, func: &TracedFn) -> Vec<(Ident, Vec<syn::Attribute>)> {
         if self.all_args.is_none() {
             return Vec::new();
         }
@@ -388,9 +390,9 @@ impl Args {
             self.skip.iter().flat_map(|(_, names)| names.iter().map(ToString::to_string)).collect();
         let taken: HashSet<&str> =
             self.attrs.iter().flat_map(|(_, attrs)| attrs.entries.iter().map(|a| a.key.as_str())).collect();
-        func.arg_idents()
+        func.arg_idents_with_cfg()
             .into_iter()
-            .filter(|ident| {
+            .filter(|(ident, _)| {
                 let name = ident.to_string();
                 let name = name.trim_start_matches("r#");
                 !name.starts_with("__") && !skipped.contains(name) && !taken.contains(name)

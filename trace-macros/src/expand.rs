@@ -100,7 +100,10 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
     let outcome_binding = if record_outcome.is_empty() { quote!(_) } else { quote!(#span_var) };
 
     let block = &func.block;
-    let fake_return = fake_return_of(&func.return_type_hint());
+    // `-> !` cannot be named in a `let` on stable Rust: the closure's own
+    // `-> !` checks the body diverges instead.
+    let never = func.returns_never();
+    let fake_return = if never { TokenStream::new() } else { fake_return_of(&func.return_type_hint()) };
     // The user's statements under the fake return edge, spanned at their
     // block so errors inside point at their code.
     let stmts = &block.stmts;
@@ -112,6 +115,33 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
     };
 
     let new_block = match func.shape() {
+        Shape::Sync if never => {
+            // Only a panic comes back: record it and resume it.
+            quote! {{
+                #meta
+                let #span_var = #private::enter(&__TRACED_META, #setup, #record);
+                let __traced_payload = match #private::catch_unwind(move || -> ! #body) {
+                    ::core::result::Result::Ok(__traced_never) => __traced_never,
+                    ::core::result::Result::Err(__traced_payload) => __traced_payload,
+                };
+                #span_var.resume_panic(__traced_payload)
+            }}
+        }
+        Shape::Async if never => {
+            // An `async` block's output cannot be declared `!`; the body
+            // diverges (or panics, which `Instrumented` records and resumes),
+            // so the end of this block is never reached.
+            quote! {{
+                #meta
+                let #span_var = #private::start(&__TRACED_META, #setup, #record);
+                let (#ret_var, _) = #private::Instrumented::new(#span_var, async move #body).await;
+                #[allow(unreachable_code, clippy::let_underscore_untyped)]
+                {
+                    let _ = #ret_var;
+                    ::core::unreachable!("a `-> !` function returned")
+                }
+            }}
+        }
         Shape::Sync => {
             quote! {{
                 #meta
@@ -274,9 +304,11 @@ fn record_statements(args: &Args, func: &TracedFn, private: &TokenStream, record
         };
         quote_spanned!(span=> #recorder.record(#key, #value);)
     });
-    let all_args = args.recorded_args(func).into_iter().map(|ident| {
+    let all_args = args.recorded_args(func).into_iter().map(|(ident, cfgs)| {
         let key = LitStr::new(&unraw(&ident), ident.span());
-        quote_spanned!(ident.span()=> (&&#private::Arg(&#ident)).traced_arg(#recorder, #key);)
+        // A parameter under `#[cfg(..)]` is recorded under the same `cfg`:
+        // where it is compiled out, so is its recording.
+        quote_spanned!(ident.span()=> #(#cfgs)* { (&&#private::Arg(&#ident)).traced_arg(#recorder, #key); })
     });
     attrs.chain(all_args).collect()
 }

@@ -134,6 +134,27 @@ impl TracedFn {
         idents
     }
 
+    /// Like [`arg_idents`](Self::arg_idents), each with the `#[cfg(..)]`
+    /// attributes of its parameter (one compiled out must not be read).
+    pub(crate) fn arg_idents_with_cfg(&self) -> Vec<(syn::Ident, Vec<syn::Attribute>)> {
+        let mut out = Vec::new();
+        for input in &self.sig.inputs {
+            if let FnArg::Typed(typed) = input {
+                let cfgs: Vec<syn::Attribute> =
+                    typed.attrs.iter().filter(|a| a.path().is_ident("cfg")).cloned().collect();
+                let mut idents = Vec::new();
+                collect_pat_idents(&typed.pat, &mut idents);
+                out.extend(idents.into_iter().map(|ident| (ident, cfgs.clone())));
+            }
+        }
+        out
+    }
+
+    /// True for `-> !`.
+    pub(crate) fn returns_never(&self) -> bool {
+        matches!(&self.sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
+    }
+
     /// The declared return type as a `let` type annotation: `()` when none
     /// is written, and each `impl Trait` (which cannot be named in a `let`)
     /// replaced by `_`. Pinning the body's type this way keeps inference
