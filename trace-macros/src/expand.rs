@@ -225,6 +225,7 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
         }
     };
 
+    let install_warning = func.installs_inside().map(install_warning);
     let TracedFn { attrs, vis, defaultness, sig, .. } = func;
     let (inner_attrs, outer_attrs): (Vec<_>, Vec<_>) =
         attrs.into_iter().partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
@@ -232,7 +233,26 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
         #(#outer_attrs)*
         #vis #defaultness #sig {
             #(#inner_attrs)*
+            #install_warning
             #new_block
+        }
+    }
+}
+
+/// A compile-time warning (stable Rust has no other way for a macro to
+/// warn than the `deprecated` lint), pointing at the `install` call of a
+/// function that installs the runtime inside its own traced body.
+fn install_warning(at: Span) -> TokenStream {
+    let name = syn::Ident::new("traced_function_installs_tracing_inside_itself", at);
+    quote_spanned! {at=>
+        {
+            #[deprecated(
+                note = "this function's #[traced] span starts before init().install() runs, so it is not recorded \
+                        and the spans inside it become separate traces: call init().install() first, in a \
+                        function that is not #[traced] (e.g. a plain `main` that then calls the traced code)"
+            )]
+            fn #name() {}
+            #name();
         }
     }
 }

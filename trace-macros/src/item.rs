@@ -150,6 +150,20 @@ impl TracedFn {
         out
     }
 
+    /// Where the body installs the runtime (`init()…install()`), if it does.
+    ///
+    /// Such a function's own span starts before anything is installed, so it
+    /// is never recorded and the spans inside it become separate traces. A
+    /// chain `init()….install()` is the sure sign; failing that, an `init()`
+    /// call and an `.install()` call in the same body (`let b = init(); …
+    /// b.install()`). Nested items are not looked into; closures and async
+    /// blocks are (`#[tokio::main]` applied first puts the body in one).
+    pub(crate) fn installs_inside(&self) -> Option<proc_macro2::Span> {
+        let mut finder = InstallFinder::default();
+        finder.visit_block(&self.block);
+        finder.chained.or(finder.init.and(finder.install))
+    }
+
     /// True for `-> !`.
     pub(crate) fn returns_never(&self) -> bool {
         matches!(&self.sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
@@ -331,6 +345,56 @@ impl VisitMut for ImplTraitToInfer {
     }
 }
 
+#[derive(Default)]
+struct InstallFinder {
+    /// An `.install()` whose receiver chain starts at `init()`.
+    chained: Option<proc_macro2::Span>,
+    /// Any `.install()` call.
+    install: Option<proc_macro2::Span>,
+    /// Any `init()` call (a path ending in `init`, no arguments).
+    init: Option<()>,
+}
+
+/// A call of a function named `init` with no arguments (`init()`,
+/// `trace_runtime::init()`).
+fn is_init_call(call: &syn::ExprCall) -> bool {
+    call.args.is_empty()
+        && matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "init"))
+}
+
+/// Follows method calls, `?`, `.await` and parentheses down to the start of
+/// a chain.
+fn chain_start(mut expr: &Expr) -> &Expr {
+    loop {
+        expr = match expr {
+            Expr::MethodCall(call) => &call.receiver,
+            Expr::Try(e) => &e.expr,
+            Expr::Await(e) => &e.base,
+            Expr::Paren(e) => &e.expr,
+            _ => return expr,
+        };
+    }
+}
+
+impl<'ast> Visit<'ast> for InstallFinder {
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        if call.method == "install" && call.args.is_empty() {
+            self.install.get_or_insert(call.method.span());
+            if self.chained.is_none() && matches!(chain_start(&call.receiver), Expr::Call(c) if is_init_call(c)) {
+                self.chained = Some(call.method.span());
+            }
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        if is_init_call(call) {
+            self.init = Some(());
+        }
+        syn::visit::visit_expr_call(self, call);
+    }
+    fn visit_item(&mut self, _: &'ast Item) {}
+}
+
 struct ReturnFinder(bool);
 
 impl<'ast> Visit<'ast> for ReturnFinder {
@@ -402,4 +466,32 @@ fn not_a_function(item: &Item) -> syn::Error {
         other => (other.span(), "this item"),
     };
     syn::Error::new(span, format!("#[traced] goes on a function, method or impl block, not on {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TracedFn;
+
+    fn installs(source: &str) -> bool {
+        let item: syn::ItemFn = syn::parse_str(source).expect("a function");
+        let func = TracedFn::new(item.attrs, item.vis, None, item.sig, item.block).expect("traceable");
+        func.installs_inside().is_some()
+    }
+
+    #[test]
+    fn installing_inside_the_body_is_found() {
+        assert!(installs("fn main() { let _g = trace_runtime::init().service_name(\"a\").install().unwrap(); }"));
+        assert!(installs("async fn main() { let _g = init().install()?; work().await; }"));
+        assert!(installs("fn main() { let b = traced::init(); let _g = b.install(); }"));
+        // `#[tokio::main]` applied first: the body sits in an async block.
+        assert!(installs("fn main() { rt().block_on(async { let _g = init().install(); }) }"));
+    }
+
+    #[test]
+    fn other_bodies_are_left_alone() {
+        assert!(!installs("fn main() { run(); }"));
+        assert!(!installs("fn main() { let _ = init(); }"), "no install");
+        assert!(!installs("fn main() { package.install(); }"), "no init");
+        assert!(!installs("fn main() { fn nested() { init().install(); } nested(); }"), "a nested item is its own");
+    }
 }
