@@ -85,4 +85,30 @@ fn the_process_environment_is_validated_and_honoured() {
     let enabled = trace_runtime::init().exporter(trace_runtime::ConsoleExporter::to_writer(std::io::sink())).install();
     assert!(enabled.expect("install after a disabled one").is_enabled());
     drop(guard);
+
+    // The largest queue allowed costs tens of MiB before any span, not
+    // hundreds (1,000,000 once cost 351 MiB).
+    #[cfg(target_os = "linux")]
+    {
+        let before = resident_kib();
+        let guard = trace_runtime::init()
+            .env_lookup(|_| None)
+            .batch_max_queue_size(65_536)
+            .batch_max_export_batch_size(65_536)
+            .exporter(trace_runtime::ConsoleExporter::to_writer(std::io::sink()))
+            .install()
+            .expect("the largest queue is accepted");
+        let grown_mib = resident_kib().saturating_sub(before) / 1024;
+        eprintln!("resident memory grown by installing a 65,536-span queue: {grown_mib} MiB");
+        assert!(grown_mib < 48, "installing with the largest queue took {grown_mib} MiB");
+        drop(guard);
+    }
+}
+
+/// This process's resident memory (`VmRSS` of /proc/self/status), in KiB.
+#[cfg(target_os = "linux")]
+fn resident_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }

@@ -42,9 +42,11 @@ pub(crate) type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 const NOT_UTF8: char = '\0';
 
 /// The largest number of spans a queue may hold. The SDK's batch processor
-/// reserves one slot (360 bytes) per queued span up front, before any span
-/// exists: 65,536 is 22.5 MiB, 32 times the default, and far beyond what a
-/// process ends between two exports; more is a typo that would cost memory.
+/// (one per exporter) fills one slot (360 bytes) per queued span up front,
+/// before any span exists, and reserves (without touching) a batch buffer of
+/// 352 bytes per span: at 65,536, 22.5 MiB resident per exporter, 32 times
+/// the default and far beyond what a process ends between two exports. At
+/// 1,000,000 it was 343 MiB; larger values panicked or aborted in `install()`.
 pub(crate) const MAX_QUEUE_SIZE: usize = 65_536;
 
 /// The longest delay or timeout, in milliseconds (one day): longer is a
