@@ -307,6 +307,14 @@ async fn async_fn_errors_are_recorded() {
     assert!(c.span("async_question_mark").is_error());
 }
 
+#[traced(attrs(traced_fns.shadowed = -2))]
+fn records_its_own_value() {}
+
+#[traced(args)]
+fn records_an_argument(traced_fns_arg: i64) -> i64 {
+    traced_fns_arg
+}
+
 #[test]
 fn a_span_attribute_shadows_a_global_tag_of_the_same_key() {
     // (A key of its own: global tags are process-wide, and this binary's
@@ -315,7 +323,11 @@ fn a_span_attribute_shadows_a_global_tag_of_the_same_key() {
     let c = capture(|| {
         trace_runtime::span("own").attribute("traced_fns.shadowed", -1).start().end();
         trace_runtime::span("tagged").start().end();
+        records_its_own_value();
     });
+    trace_runtime::set_global_tag("traced_fns_arg", 5);
+    let by_arg = capture(|| records_an_argument(-3));
+    trace_runtime::set_global_tag("traced_fns_arg", None::<i64>);
     trace_runtime::set_global_tag("traced_fns.shadowed", None::<i64>);
     let values = |name: &str| -> Vec<Value> {
         c.span(name)
@@ -327,4 +339,14 @@ fn a_span_attribute_shadows_a_global_tag_of_the_same_key() {
     };
     assert_eq!(values("own"), [Value::I64(-1)], "once, the span's own value");
     assert_eq!(values("tagged"), [Value::I64(5)], "the tag where the span has no value of its own");
+    // Values `#[traced]` records once the span is recording win too.
+    assert_eq!(values("records_its_own_value"), [Value::I64(-2)], "attrs(..) wins");
+    let arg: Vec<&Value> = by_arg
+        .span("records_an_argument")
+        .attributes
+        .iter()
+        .filter(|kv| kv.key.as_str() == "traced_fns_arg")
+        .map(|kv| &kv.value)
+        .collect();
+    assert_eq!(arg, [&Value::I64(-3)], "args wins");
 }

@@ -76,6 +76,7 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
         None => quote!(::core::option::Option::None),
     };
 
+    let recorded_keys = recorded_keys(args, &func);
     let file_line = quote_spanned!(ident_span=> file: ::core::file!(), line: ::core::line!(),);
     let meta = quote! {
         fn __traced_marker() {}
@@ -85,6 +86,7 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
             service: #service,
             #file_line
             marker: || ::core::any::type_name_of_val(&__traced_marker),
+            recorded_keys: &[#(#recorded_keys),*],
         };
     };
     let setup = setup_closure(args, &private, options);
@@ -331,6 +333,18 @@ fn record_statements(args: &Args, func: &TracedFn, private: &TokenStream, record
         quote_spanned!(ident.span()=> #(#cfgs)* { (&&#private::Arg(&#ident)).traced_arg(#recorder, #key); })
     });
     attrs.chain(all_args).collect()
+}
+
+/// The keys the function records on its span (`attrs`, `args`, `ret`), so
+/// that a global tag of the same key is left out: the span's own value wins.
+fn recorded_keys(args: &Args, func: &TracedFn) -> Vec<String> {
+    let attrs = args.attrs.iter().flat_map(|(_, attrs)| &attrs.entries).map(|attr| attr.key.clone());
+    let all_args = args.recorded_args(func).into_iter().map(|(ident, _)| unraw(&ident));
+    let ret = args.ret.as_ref().map(|ret| ret.key.as_ref().map_or_else(|| RET_KEY.to_owned(), LitStr::value));
+    let mut keys: Vec<String> = attrs.chain(all_args).chain(ret).collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// What happens to the returned value: `ret` records it, and an `Err` is

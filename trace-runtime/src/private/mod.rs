@@ -35,6 +35,8 @@ pub struct Meta {
     /// Returns `type_name` of a marker fn nested in the traced function:
     /// `crate::module::Type::function::__traced_marker`.
     pub marker: fn() -> &'static str,
+    /// Keys the function records itself (`attrs`, `args`, `ret`): they shadow global tags.
+    pub recorded_keys: &'static [&'static str],
 }
 
 impl Meta {

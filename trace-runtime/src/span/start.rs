@@ -138,12 +138,13 @@ pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
             .as_ref()
             .filter(|service| resource_service.is_none_or(|r| **r != ***service))
             .map(|service| KeyValue::new("service.name", service.clone()));
+        let recorded_keys = spec.code.map_or(&[][..], |meta| meta.recorded_keys);
         let mut attributes = spec.take_attributes(usize::from(service_attribute.is_some()) + tags::count());
         attributes.extend(service_attribute);
         let own = attributes.len();
         tags::append_to(&mut attributes);
         if attributes.len() > own {
-            drop_shadowed_tags(&mut attributes, own);
+            drop_shadowed_tags(&mut attributes, own, recorded_keys);
         }
         let mut builder = SpanBuilder::from_name(spec.name).with_kind(spec.kind).with_attributes(attributes);
         if !spec.links.is_empty() {
@@ -175,13 +176,15 @@ pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
     })
 }
 
-/// Removes the global tags (`attributes[own..]`) whose key the span already
-/// has in `attributes[..own]`: a key appears once, the span's own value wins.
-/// In place, no allocation; only runs when tags are set.
-fn drop_shadowed_tags(attributes: &mut Vec<KeyValue>, own: usize) {
+/// Removes the global tags (`attributes[own..]`) whose key the span has
+/// itself: in `attributes[..own]`, or among the keys its traced function
+/// records once it is recording (`recorded`). A key appears once, and the
+/// span's own value wins. In place, no allocation; only runs when tags are set.
+fn drop_shadowed_tags(attributes: &mut Vec<KeyValue>, own: usize, recorded: &[&str]) {
     let mut i = own;
     while i < attributes.len() {
-        if attributes[..own].iter().any(|kv| kv.key == attributes[i].key) {
+        let key = &attributes[i].key;
+        if attributes[..own].iter().any(|kv| kv.key == *key) || recorded.contains(&key.as_str()) {
             attributes.remove(i);
         } else {
             i += 1;
