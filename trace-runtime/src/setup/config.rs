@@ -518,7 +518,12 @@ fn check_url(url: &str, protocol: Protocol) -> Result<http::Uri, &'static str> {
 }
 
 fn join_traces_path(base: &str) -> String {
-    format!("{}{TRACES_PATH}", base.trim_end_matches('/'))
+    let base = base.trim_end_matches('/');
+    // A full traces URL given where a base was expected: not twice.
+    if base.ends_with(TRACES_PATH) {
+        return base.to_owned();
+    }
+    format!("{base}{TRACES_PATH}")
 }
 
 fn valid_header(name: &str, value: &str) -> bool {
