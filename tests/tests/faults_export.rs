@@ -26,7 +26,7 @@ use traced_tests::faults::http::{HttpCollector, HttpFault};
 
 const CHILD: &str = "TRACED_FAULTS_CHILD";
 /// The OTLP exporters' own request timeout in these cases.
-const OTLP_TIMEOUT: Duration = Duration::from_secs(1);
+const OTLP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A case: runs only in a child process, and prints its figures.
 macro_rules! child {
