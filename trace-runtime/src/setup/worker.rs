@@ -427,3 +427,87 @@ fn block_on<F: Future>(future: F) -> F::Output {
         thread::park();
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{Tracer, TracerProvider};
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+
+    /// Accepts everything, counting, a little slowly.
+    #[derive(Debug, Clone, Default)]
+    struct Counting(Arc<AtomicU64>);
+
+    impl SpanExporter for Counting {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            thread::sleep(Duration::from_millis(1));
+            self.0.fetch_add(batch.len() as u64, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            max_queue: 256,
+            max_batch: 32,
+            delay: Duration::from_millis(5),
+            max_bytes: split::DEFAULT_MAX_EXPORT_BYTES,
+            flush_timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn spans_racing_shutdown_are_counted_exactly_once() {
+        let exporter = Counting::default();
+        let tally = Tally::new("race test");
+        let pipeline = Pipeline::start(exporter.clone(), Arc::clone(&tally), limits(), None);
+        let provider = SdkTracerProvider::builder().with_span_processor(pipeline.clone()).build();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let tracer = provider.tracer("race");
+                thread::spawn(move || {
+                    let mut produced = 0_u64;
+                    let until = Instant::now() + Duration::from_millis(60);
+                    while Instant::now() < until {
+                        tracer.in_span("work", |_| {});
+                        produced += 1;
+                    }
+                    produced
+                })
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(20));
+        // Shutdown begins while the threads are still ending spans, and a
+        // second caller (the SDK provider) shuts down at the same time.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        pipeline.begin_shutdown(deadline);
+        let other = {
+            let pipeline = pipeline.clone();
+            thread::spawn(move || pipeline.shutdown_with_timeout(Duration::from_secs(2)))
+        };
+        assert!(pipeline.wait(deadline), "the worker finished");
+        other.join().unwrap().unwrap();
+        let produced: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        let delivered = exporter.0.load(Ordering::SeqCst);
+        assert_eq!(tally.total_exported(), delivered);
+        assert_eq!(tally.pending(), 0);
+        assert_eq!(delivered + tally.total_lost(), produced, "delivered {delivered}, lost {}", tally.total_lost());
+        assert!(tally.total_lost() > 0, "spans ended after shutdown began are lost");
+    }
+
+    #[test]
+    fn flush_waits_for_the_queue_and_no_longer_than_its_deadline() {
+        let exporter = Counting::default();
+        let pipeline = Pipeline::start(exporter.clone(), Tally::new("flush test"), limits(), None);
+        let provider = SdkTracerProvider::builder().with_span_processor(pipeline.clone()).build();
+        let tracer = provider.tracer("flush");
+        for _ in 0..10 {
+            tracer.in_span("work", |_| {});
+        }
+        pipeline.flush(Instant::now() + Duration::from_secs(5)).unwrap();
+        assert_eq!(exporter.0.load(Ordering::SeqCst), 10);
+        pipeline.begin_shutdown(Instant::now());
+        assert!(pipeline.flush(Instant::now()).is_ok(), "a closed pipeline has nothing to flush");
+    }
+}
