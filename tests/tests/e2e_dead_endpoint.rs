@@ -139,3 +139,21 @@ fn a_hanging_collector_cannot_hold_shutdown_past_its_bound() {
     let stderr = run_child("child_hanging");
     assert_reported_once(&stderr, "still in an export that outlived the shutdown timeout");
 }
+
+// ------------------------------------------------------------ doubled path
+
+#[test]
+fn a_general_endpoint_that_already_ends_in_the_traces_path_does_not_get_it_twice() {
+    for url in ["http://collector:4318/v1/traces", "http://collector:4318/v1/traces/"] {
+        let config = trace_runtime::init()
+            .env_lookup(move |name| (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| url.to_owned()))
+            .resolve()
+            .unwrap();
+        assert_eq!(config.otlp.unwrap().endpoint, "http://collector:4318/v1/traces", "from {url}");
+    }
+    let config = trace_runtime::init()
+        .env_lookup(|name| (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://collector:4318/base".to_owned()))
+        .resolve()
+        .unwrap();
+    assert_eq!(config.otlp.unwrap().endpoint, "http://collector:4318/base/v1/traces", "a base URL gets the path");
+}

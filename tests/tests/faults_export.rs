@@ -70,6 +70,17 @@ child!(http_400, { http_case("http_400", HttpFault::Status(400, None, "bad reque
 child!(http_garbage, { http_case("http_garbage", HttpFault::Garbage) });
 child!(http_huge_body, { http_case("http_huge_body", HttpFault::HugeBody(8 * 1024 * 1024)) });
 child!(http_close_mid_response, { http_case("http_close_mid_response", HttpFault::CloseMidResponse) });
+child!(http_404_doubled_path, {
+    // A full traces URL given where a base URL was expected, in code.
+    let collector = HttpCollector::start(HttpFault::Status(404, None, "404 page not found"));
+    let endpoint = format!("{}/v1/traces", collector.endpoint());
+    let builder = trace_runtime::init().otlp_endpoint(endpoint).otlp_timeout(OTLP_TIMEOUT);
+    case::run(
+        "http_404_doubled_path",
+        builder,
+        Healing::new(|| collector.set(HttpFault::Healthy), || collector.delivered()),
+    )
+});
 child!(http_slow_read, { http_case("http_slow_read", HttpFault::SlowRead(Duration::from_millis(5))) });
 
 /// 100 ordinary spans, one with a 5 MB attribute (cut to 32 KiB, then
@@ -234,6 +245,7 @@ const CASES: &[&str] = &[
     "http_huge_body",
     "http_close_mid_response",
     "http_slow_read",
+    "http_404_doubled_path",
     "http_oversized_span",
     "grpc_unavailable",
     "grpc_invalid_argument",
@@ -348,6 +360,9 @@ fn check(name: &str, f: &Figures, stderr: &str) -> Result<(), String> {
         "http_refused" => first_failure_says("connection refused")?,
         "http_500" => first_failure_says("HTTP 500 Internal Server Error: internal error: disk full")?,
         "http_400" => first_failure_says("HTTP 400 Bad Request: bad request: unknown field 99")?,
+        "http_404_doubled_path" => {
+            first_failure_says("404 Not Found: 404 page not found; the endpoint ends in /v1/traces/v1/traces")?
+        }
         "grpc_invalid_argument" => first_failure_says("InvalidArgument")?,
         "grpc_unavailable" => first_failure_says("Unavailable")?,
         "exporter_panics_in_export" => {
