@@ -181,8 +181,12 @@ impl Builder {
         self
     }
 
-    /// Sends finished spans to `exporter` in batches, from a background thread
-    /// (the caller never waits on the exporter). Can be called more than once.
+    /// Sends finished spans to `exporter` in batches, from a thread of its
+    /// own (the caller never waits on the exporter): a bounded queue, batches
+    /// split under [`batch_max_export_bytes`](Self::batch_max_export_bytes),
+    /// and every call to the exporter (its `Drop` included) made on that
+    /// thread, where a panic is caught and its spans counted as lost. Can be
+    /// called more than once; each exporter gets a queue and thread of its own.
     /// Adding an exporter in code means `OTEL_TRACES_EXPORTER` is not read.
     ///
     /// ```
@@ -197,7 +201,10 @@ impl Builder {
     }
 
     /// Adds any span processor (for example a `SimpleSpanProcessor` in a
-    /// short-lived tool, or your own).
+    /// short-lived tool, or your own). It runs as the SDK runs it, on the
+    /// caller's thread; its losses are not in [`lost_spans`], and only its
+    /// flush and shutdown are bounded (run on a helper thread the guard stops
+    /// waiting for at the timeout).
     ///
     /// ```
     /// use opentelemetry_sdk::trace::SimpleSpanProcessor;
