@@ -49,6 +49,8 @@ impl Reporter {
 
     /// The real cause of the failure `error`, for the report and the tally.
     pub(crate) fn cause_of(&self, error: &str) -> String {
+        // The SDK's wrapper adds nothing a reader needs.
+        let error = error.strip_prefix("Operation failed: ").unwrap_or(error);
         let cause = self.cause.as_ref().and_then(|c| c.take()).unwrap_or_else(|| error.to_owned());
         match doubled_path_hint(&self.label) {
             Some(hint) => format!("{cause}; {hint}"),
@@ -157,6 +159,15 @@ mod tests {
         assert!(reporter.succeeded().is_none());
         assert!(reporter.failed(2, "network error").is_none(), "quiet for a minute");
         assert!(reporter.succeeded().is_none(), "still within the minute");
+    }
+
+    #[test]
+    fn the_sdk_wrapper_is_left_out() {
+        let reporter = Reporter::new("OTLP grpc".into(), None);
+        assert_eq!(
+            reporter.cause_of("Operation failed: export failed with gRPC code: Unavailable"),
+            "export failed with gRPC code: Unavailable"
+        );
     }
 
     #[test]
