@@ -1,7 +1,8 @@
 //! A collector that is down or hangs: the application carries on (spans
 //! never wait on export), shutdown returns within its bound, and the loss is
-//! counted (`lost_spans()`), returned by `shutdown()` and reported once on
-//! stderr.
+//! counted (`lost_spans()`, or `pending_spans()` while an export is still
+//! running), returned by `shutdown()` and reported once on stderr; the first
+//! failed export is reported at once with its real cause.
 //!
 //! Each scenario runs in a child process (this test binary again, one test
 //! selected) so that its stderr can be read and its install is its own.
@@ -91,12 +92,18 @@ fn child_refused() {
     let err = result.expect_err("the loss is returned");
     assert!(err.to_string().contains("200 of 200 spans were not delivered"), "{err}");
     assert_eq!(trace_runtime::lost_spans(), 200);
+    assert_eq!(trace_runtime::pending_spans(), 0);
 }
 
 #[test]
 fn a_refusing_collector_loses_spans_but_nothing_else() {
     let stderr = run_child("child_refused");
     assert_reported_once(&stderr, "in failed exports");
+    // The first failure is said as it happens, with its real cause.
+    let first = stderr.lines().find(|l| l.contains("failed, ")).unwrap_or_else(|| panic!("no failure line:\n{stderr}"));
+    assert!(first.starts_with("trace-runtime: export to OTLP http/protobuf http://127.0.0.1:"), "{first}");
+    assert!(first.to_lowercase().contains("connection refused"), "{first}");
+    assert_eq!(stderr.lines().filter(|l| l.contains("failed, ")).count(), 1, "then quiet for a minute:\n{stderr}");
 }
 
 // ------------------------------------------------------------ hanging
@@ -120,12 +127,33 @@ fn child_hanging() {
     assert!(took < SHUTDOWN_BOUND + SLACK, "shutdown took {took:?}");
     assert!(took >= SHUTDOWN_BOUND / 2, "shutdown gave up at once: {took:?}");
     let err = result.expect_err("the loss is returned");
-    assert!(err.to_string().contains("spans were not delivered"), "{err}");
-    assert!(trace_runtime::lost_spans() > 0);
+    assert!(err.to_string().contains("200 of 200 spans were not delivered"), "{err}");
+    // The export under way is neither delivered nor lost yet: pending, and
+    // counted once when it returns (here: when its 10 s timeout fails it).
+    assert_eq!(trace_runtime::lost_spans() + trace_runtime::pending_spans(), 200);
+    assert!(trace_runtime::pending_spans() > 0);
 }
 
 #[test]
 fn a_hanging_collector_cannot_hold_shutdown_past_its_bound() {
     let stderr = run_child("child_hanging");
-    assert_reported_once(&stderr, "not exported before shutdown ended");
+    assert_reported_once(&stderr, "still in an export that outlived the shutdown timeout");
+}
+
+// ------------------------------------------------------------ doubled path
+
+#[test]
+fn a_general_endpoint_that_already_ends_in_the_traces_path_does_not_get_it_twice() {
+    for url in ["http://collector:4318/v1/traces", "http://collector:4318/v1/traces/"] {
+        let config = trace_runtime::init()
+            .env_lookup(move |name| (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| url.to_owned()))
+            .resolve()
+            .unwrap();
+        assert_eq!(config.otlp.unwrap().endpoint, "http://collector:4318/v1/traces", "from {url}");
+    }
+    let config = trace_runtime::init()
+        .env_lookup(|name| (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://collector:4318/base".to_owned()))
+        .resolve()
+        .unwrap();
+    assert_eq!(config.otlp.unwrap().endpoint, "http://collector:4318/base/v1/traces", "a base URL gets the path");
 }

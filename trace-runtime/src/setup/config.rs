@@ -561,7 +561,12 @@ fn port_ok(uri: &http::Uri) -> bool {
 }
 
 fn join_traces_path(base: &str) -> String {
-    format!("{}{TRACES_PATH}", base.trim_end_matches('/'))
+    let base = base.trim_end_matches('/');
+    // A full traces URL given where a base was expected: not twice.
+    if base.ends_with(TRACES_PATH) {
+        return base.to_owned();
+    }
+    format!("{base}{TRACES_PATH}")
 }
 
 /// A header both HTTP and gRPC can carry. `HeaderValue` alone accepts any

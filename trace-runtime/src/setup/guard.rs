@@ -1,22 +1,29 @@
 //! [`Guard`]: flushes and shuts tracing down when dropped.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
+use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-use super::tally::{Deadline, Tally};
+use super::worker::Pipeline;
 use super::Error;
 use crate::dispatch;
 
 /// Keeps tracing installed; dropping it flushes the spans still buffered,
-/// shuts the exporters down (waiting at most the builder's
-/// `shutdown_timeout`, all exporters together), and restores whatever global
-/// provider was there before.
+/// shuts the exporters down and restores whatever global provider was there
+/// before.
 ///
-/// Spans that could not be delivered (a dead collector, a full queue, a
-/// shutdown that ran out of time) are reported once, on stderr, when it
-/// shuts down, and counted in [`lost_spans`](crate::lost_spans).
+/// Shutdown is bounded: every exporter shuts down on its own thread, side by
+/// side with the others, and each gets the whole `shutdown_timeout`; the
+/// guard returns when they are done or the timeout is over, whatever an
+/// exporter does (hangs, fails, panics).
+///
+/// Every span that ended is counted once, as delivered or in
+/// [`lost_spans`](crate::lost_spans); spans in an export that outlives the
+/// timeout are counted when it returns (see
+/// [`pending_spans`](crate::pending_spans)). The loss is reported once on
+/// stderr when the guard shuts down.
 ///
 /// Keep it alive for as long as the program should be traced, typically as
 /// `let _guard = ...` in `main`.
@@ -31,21 +38,17 @@ use crate::dispatch;
 pub struct Guard {
     provider: SdkTracerProvider,
     timeout: Duration,
-    deadline: Arc<Deadline>,
-    tallies: Vec<Arc<Tally>>,
+    pipelines: Vec<Pipeline>,
+    /// Processors added with `span_processor()`, which only the SDK drives.
+    others: bool,
     /// False for the guard of a disabled SDK, which installed nothing.
     installed: bool,
     shut_down: bool,
 }
 
 impl Guard {
-    pub(crate) fn new(
-        provider: SdkTracerProvider,
-        timeout: Duration,
-        deadline: Arc<Deadline>,
-        tallies: Vec<Arc<Tally>>,
-    ) -> Self {
-        Guard { provider, timeout, deadline, tallies, installed: true, shut_down: false }
+    pub(crate) fn new(provider: SdkTracerProvider, timeout: Duration, pipelines: Vec<Pipeline>, others: bool) -> Self {
+        Guard { provider, timeout, pipelines, others, installed: true, shut_down: false }
     }
 
     /// The guard of `OTEL_SDK_DISABLED=true`: nothing installed, nothing to do.
@@ -53,8 +56,8 @@ impl Guard {
         Guard {
             provider: SdkTracerProvider::builder().build(),
             timeout: Duration::ZERO,
-            deadline: Arc::default(),
-            tallies: Vec::new(),
+            pipelines: Vec::new(),
+            others: false,
             installed: false,
             shut_down: false,
         }
@@ -72,18 +75,32 @@ impl Guard {
         self.installed
     }
 
-    /// Exports every finished span now, without shutting down.
+    /// Exports every finished span now, without shutting down; waits at
+    /// most the builder's `shutdown_timeout`.
     ///
     /// # Errors
     ///
-    /// [`Error::Shutdown`] when an exporter failed or timed out.
+    /// [`Error::Shutdown`] when an exporter did not finish in time (its
+    /// spans stay queued or in flight and are counted when they are done).
     ///
     /// ```
     /// let guard = trace_runtime::init().install().unwrap();
     /// guard.flush().unwrap();
     /// ```
     pub fn flush(&self) -> Result<(), Error> {
-        self.provider.force_flush().map_err(|e| Error::Shutdown(e.to_string()))
+        let deadline = Instant::now() + self.timeout;
+        let mut errors: Vec<String> = self.pipelines.iter().filter_map(|p| p.flush(deadline).err()).collect();
+        if self.others {
+            let provider = self.provider.clone();
+            if let Err(error) = bounded(deadline, move || provider.force_flush()) {
+                errors.push(error);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Shutdown(errors.join("; ")))
+        }
     }
 
     /// The underlying SDK provider, for APIs that need one (e.g. a
@@ -119,19 +136,50 @@ impl Guard {
         if std::mem::replace(&mut self.shut_down, true) || !self.installed {
             return Ok(());
         }
-        // New spans go back to what was installed before; then drain ours.
+        // New spans go back to what was installed before; then drain ours,
+        // every exporter at once, each with the whole timeout.
         dispatch::uninstall_own();
-        self.deadline.start(self.timeout);
-        let result = self.provider.shutdown_with_timeout(self.timeout).map_err(|e| e.to_string());
-        let shutdown_error = result.as_ref().err().map(String::as_str);
-        let losses: Vec<String> = self.tallies.iter().filter_map(|t| t.settle(shutdown_error)).collect();
+        let deadline = Instant::now() + self.timeout;
+        for pipeline in &self.pipelines {
+            pipeline.begin_shutdown(deadline);
+        }
+        // The SDK provider too (later spans become no-ops, and processors
+        // added with `span_processor()` shut down), on a thread of its own so
+        // that none of them can hold or panic the caller.
+        let provider = self.provider.clone();
+        let timeout = self.timeout;
+        let sdk = bounded(deadline, move || provider.shutdown_with_timeout(timeout));
+        for pipeline in &self.pipelines {
+            pipeline.wait(deadline);
+        }
+        let losses: Vec<String> = self.pipelines.iter().filter_map(|p| p.tally().settle()).collect();
         if !losses.is_empty() {
             let text = losses.join("; ");
             // Reported once, whether or not the caller looks at the result.
             eprintln!("trace-runtime: {text}");
             return Err(Failure { error: Error::Shutdown(text), printed: true });
         }
-        result.map_err(|e| Failure { error: Error::Shutdown(e), printed: false })
+        match sdk {
+            Err(error) if self.others => Err(Failure { error: Error::Shutdown(error), printed: false }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Runs `work` on a thread of its own and waits for it until `deadline`.
+fn bounded(deadline: Instant, work: impl FnOnce() -> Result<(), OTelSdkError> + Send + 'static) -> Result<(), String> {
+    let (done, result) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("trace-runtime-shutdown".to_owned())
+        .spawn(move || {
+            let _ = done.send(work());
+        })
+        .map_err(|e| format!("could not start a thread to shut the span processors down: {e}"))?;
+    match result.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(Ok(())) | Ok(Err(OTelSdkError::AlreadyShutdown)) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err("a span processor did not finish in time".to_owned()),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err("a span processor panicked".to_owned()),
     }
 }
 

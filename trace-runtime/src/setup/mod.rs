@@ -18,56 +18,54 @@ mod grpc;
 mod guard;
 #[cfg(feature = "otlp")]
 mod otlp;
+mod report;
 mod sampler;
+mod split;
 mod tally;
+mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::{Key, KeyValue};
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter, SpanProcessor,
-    TracerProviderBuilder,
-};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder};
 use opentelemetry_sdk::Resource;
 
 pub use config::{BatchConfig, Compression, Config, OtlpConfig, Protocol};
 pub use console::ConsoleExporter;
 pub use error::Error;
 pub use guard::Guard;
-pub use tally::lost_spans;
+pub use tally::{lost_spans, pending_spans};
 
 use crate::dispatch;
 use crate::values::AttributeValue;
 use config::Settings;
 use env::Lookup;
-use tally::{Deadline, Managed, Tallied, Tally};
+use report::LastCause;
+use tally::Tally;
+use worker::{Limits, Pipeline};
 
-/// What `install()` hands to each exporter or processor the code added.
+/// What `install()` hands to each exporter the code added: how to batch,
+/// and the pipelines made so far (the guard shuts them down).
 struct Pipes {
-    batch: BatchConfig,
-    deadline: Arc<Deadline>,
-    tallies: Vec<Arc<Tally>>,
+    limits: Limits,
+    pipelines: Vec<Pipeline>,
+    /// Whether the code added span processors of its own.
+    others: bool,
 }
 
 impl Pipes {
-    /// A batch processor for `exporter`, counted under `label`.
+    /// An export pipeline (queue and thread) for `exporter`, counted under `label`.
     fn batched<E: SpanExporter + 'static>(
         &mut self,
         builder: TracerProviderBuilder,
         exporter: E,
         label: String,
+        cause: Option<Arc<LastCause>>,
     ) -> TracerProviderBuilder {
-        let tally = Tally::new(label);
-        self.tallies.push(Arc::clone(&tally));
-        let config = BatchConfigBuilder::default()
-            .with_max_queue_size(self.batch.max_queue_size)
-            .with_max_export_batch_size(self.batch.max_export_batch_size)
-            .with_scheduled_delay(self.batch.schedule_delay)
-            .build();
-        let processor =
-            BatchSpanProcessor::builder(Tallied::new(exporter, Arc::clone(&tally))).with_batch_config(config).build();
-        builder.with_span_processor(Managed::new(processor, Some(tally), Arc::clone(&self.deadline)))
+        let pipeline = Pipeline::start(exporter, Tally::new(label), self.limits, cause);
+        self.pipelines.push(pipeline.clone());
+        builder.with_span_processor(pipeline)
     }
 }
 
@@ -95,6 +93,7 @@ pub fn init() -> Builder {
         settings: Settings::default(),
         processors: Vec::new(),
         shutdown_timeout: Duration::from_secs(5),
+        max_export_bytes: split::DEFAULT_MAX_EXPORT_BYTES,
         lookup: None,
     }
 }
@@ -116,6 +115,7 @@ pub struct Builder {
     settings: Settings,
     processors: Vec<AddProcessor>,
     shutdown_timeout: Duration,
+    max_export_bytes: usize,
     lookup: Option<Lookup>,
 }
 
@@ -181,8 +181,12 @@ impl Builder {
         self
     }
 
-    /// Sends finished spans to `exporter` in batches, from a background thread
-    /// (the caller never waits on the exporter). Can be called more than once.
+    /// Sends finished spans to `exporter` in batches, from a thread of its
+    /// own (the caller never waits on the exporter): a bounded queue, batches
+    /// split under [`batch_max_export_bytes`](Self::batch_max_export_bytes),
+    /// and every call to the exporter (its `Drop` included) made on that
+    /// thread, where a panic is caught and its spans counted as lost. Can be
+    /// called more than once; each exporter gets a queue and thread of its own.
     /// Adding an exporter in code means `OTEL_TRACES_EXPORTER` is not read.
     ///
     /// ```
@@ -192,12 +196,15 @@ impl Builder {
     pub fn exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.settings.custom_exporters += 1;
         let label = format!("exporter {}", std::any::type_name::<E>());
-        self.processors.push(Box::new(move |builder, pipes: &mut Pipes| pipes.batched(builder, exporter, label)));
+        self.processors.push(Box::new(move |builder, pipes: &mut Pipes| pipes.batched(builder, exporter, label, None)));
         self
     }
 
     /// Adds any span processor (for example a `SimpleSpanProcessor` in a
-    /// short-lived tool, or your own).
+    /// short-lived tool, or your own). It runs as the SDK runs it, on the
+    /// caller's thread; its losses are not in [`lost_spans`], and only its
+    /// flush and shutdown are bounded (run on a helper thread the guard stops
+    /// waiting for at the timeout).
     ///
     /// ```
     /// use opentelemetry_sdk::trace::SimpleSpanProcessor;
@@ -207,7 +214,8 @@ impl Builder {
     pub fn span_processor<P: SpanProcessor + 'static>(mut self, processor: P) -> Self {
         self.settings.custom_exporters += 1;
         self.processors.push(Box::new(move |builder, pipes: &mut Pipes| {
-            builder.with_span_processor(Managed::new(processor, None, Arc::clone(&pipes.deadline)))
+            pipes.others = true;
+            builder.with_span_processor(processor)
         }));
         self
     }
@@ -343,6 +351,24 @@ impl Builder {
         self
     }
 
+    /// The largest export request, in bytes (default 4 MiB, the default
+    /// message limit of gRPC servers and the OpenTelemetry Collector).
+    /// Batches are split to stay under it, so one large span never costs
+    /// its neighbours; a span over it on its own is dropped, counted in
+    /// [`lost_spans`] and named on stderr. String values longer than 32 KiB
+    /// are cut to 32 KiB before export, with the number of bytes cut.
+    /// Values under 64 KiB are raised to 64 KiB.
+    ///
+    /// ```
+    /// // A collector configured with a 16 MiB limit.
+    /// let b = trace_runtime::init().batch_max_export_bytes(16 * 1024 * 1024);
+    /// # drop(b);
+    /// ```
+    pub fn batch_max_export_bytes(mut self, bytes: usize) -> Self {
+        self.max_export_bytes = bytes.max(64 * 1024);
+        self
+    }
+
     /// How long one export may take, whatever the exporter's own timeout
     /// (else `OTEL_BSP_EXPORT_TIMEOUT`; default 30 s).
     ///
@@ -369,7 +395,9 @@ impl Builder {
     }
 
     /// How long dropping the [`Guard`] may wait for the last spans to be
-    /// exported, over all exporters together (default 5 s).
+    /// exported (default 5 s). Exporters shut down side by side, each with
+    /// the whole timeout, so a hung one costs the others nothing; the same
+    /// bound applies to [`Guard::flush`].
     ///
     /// ```
     /// let b = trace_runtime::init().shutdown_timeout(std::time::Duration::from_secs(2));
@@ -445,27 +473,39 @@ impl Builder {
         if config.disabled {
             return Ok(Guard::disabled());
         }
-        let mut pipes = Pipes { batch: config.batch, deadline: Arc::default(), tallies: Vec::new() };
+        let limits = Limits {
+            max_queue: config.batch.max_queue_size,
+            max_batch: config.batch.max_export_batch_size,
+            delay: config.batch.schedule_delay,
+            max_bytes: self.max_export_bytes,
+            flush_timeout: self.shutdown_timeout,
+        };
+        let mut pipes = Pipes { limits, pipelines: Vec::new(), others: false };
         let resource = Resource::builder_empty().with_attributes(config.resource.iter().cloned()).build();
         let mut builder = SdkTracerProvider::builder().with_resource(resource).with_sampler(config.sampler.clone());
         for add in self.processors {
             builder = add(builder, &mut pipes);
         }
         if config.console {
-            builder = pipes.batched(builder, ConsoleExporter::stdout(), "the console".to_owned());
+            builder = pipes.batched(builder, ConsoleExporter::stdout(), "the console".to_owned(), None);
         }
         #[cfg(feature = "otlp")]
         if let Some(otlp) = &config.otlp {
-            let exporter = otlp::build(otlp, config.batch.export_timeout)?;
-            builder = pipes.batched(builder, exporter, otlp::label(otlp));
+            let cause = Arc::new(LastCause::default());
+            let exporter = otlp::build(otlp, config.batch.export_timeout, Arc::clone(&cause))?;
+            builder = pipes.batched(builder, exporter, otlp::label(otlp), Some(cause));
         }
         let provider = builder.build();
         // Declaring the sampler lets spans it is known to drop skip the SDK.
         if !dispatch::install_own_sampled(provider.clone(), Arc::from(config.service_name()), &config.sampler) {
+            // Nothing was sent through it; its threads just stop.
+            for pipeline in &pipes.pipelines {
+                pipeline.begin_shutdown(std::time::Instant::now());
+            }
             let _ = provider.shutdown_with_timeout(Duration::ZERO);
             return Err(Error::AlreadyInstalled);
         }
-        Ok(Guard::new(provider, self.shutdown_timeout, pipes.deadline, pipes.tallies))
+        Ok(Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others))
     }
 }
 

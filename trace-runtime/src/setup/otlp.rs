@@ -8,6 +8,7 @@
 //! whichever lookup it was resolved from.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,6 +20,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use super::config::{Compression, OtlpConfig, Protocol};
+use super::report::{source_chain, LastCause};
 use super::Error;
 
 /// Headers the exporter itself sets and that must survive our override.
@@ -67,11 +69,16 @@ impl SpanExporter for OtlpExporter {
 }
 
 /// Builds the exporter; `export_timeout` (the batch processor's) caps the
-/// request timeout.
-pub(crate) fn build(config: &OtlpConfig, export_timeout: Duration) -> Result<OtlpExporter, Error> {
+/// request timeout. The HTTP client leaves the real cause of each failure in
+/// `cause`.
+pub(crate) fn build(
+    config: &OtlpConfig,
+    export_timeout: Duration,
+    cause: Arc<LastCause>,
+) -> Result<OtlpExporter, Error> {
     let timeout = config.timeout.min(export_timeout);
     match config.protocol {
-        Protocol::HttpProtobuf => http(config, timeout).map(|e| OtlpExporter::Http(Box::new(e))),
+        Protocol::HttpProtobuf => http(config, timeout, cause).map(|e| OtlpExporter::Http(Box::new(e))),
         #[cfg(feature = "grpc")]
         Protocol::Grpc => super::grpc::build(config, timeout).map(OtlpExporter::Grpc),
         #[cfg(not(feature = "grpc"))]
@@ -84,8 +91,12 @@ pub(crate) fn label(config: &OtlpConfig) -> String {
     format!("OTLP {} {}", config.protocol, config.endpoint)
 }
 
-fn http(config: &OtlpConfig, timeout: Duration) -> Result<opentelemetry_otlp::SpanExporter, Error> {
-    let client = HeaderClient { inner: blocking_client(timeout)?, headers: header_map(&config.headers)? };
+fn http(
+    config: &OtlpConfig,
+    timeout: Duration,
+    cause: Arc<LastCause>,
+) -> Result<opentelemetry_otlp::SpanExporter, Error> {
+    let client = HeaderClient { inner: blocking_client(timeout)?, headers: header_map(&config.headers)?, cause };
     let mut builder = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
@@ -125,10 +136,13 @@ pub(crate) fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, Erro
     Ok(map)
 }
 
-/// The reqwest client with our headers, and only ours, on every request.
+/// The reqwest client with our headers, and only ours, on every request;
+/// it also notes why a request failed, which the exporter's own error
+/// reduces to "network error" or a bare status code.
 struct HeaderClient {
     inner: reqwest::blocking::Client,
     headers: HeaderMap,
+    cause: Arc<LastCause>,
 }
 
 impl fmt::Debug for HeaderClient {
@@ -150,7 +164,30 @@ impl HttpClient for HeaderClient {
         for (name, value) in &self.headers {
             headers.insert(name.clone(), value.clone());
         }
-        self.inner.send_bytes(request).await
+        let result = self.inner.send_bytes(request).await;
+        match &result {
+            // reqwest's message names the URL; its sources say what failed.
+            Err(error) => self.cause.set(source_chain(error.as_ref())),
+            Ok(response) if !response.status().is_success() => {
+                self.cause.set(format!(
+                    "the collector answered HTTP {}{}",
+                    response.status(),
+                    first_line(response.body())
+                ));
+            }
+            Ok(_) => self.cause.clear(),
+        }
+        result
+    }
+}
+
+/// The first line of a response body, cut short, for an error message.
+fn first_line(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
+    match text.lines().map(str::trim).find(|l| !l.is_empty()) {
+        Some(line) if line.chars().count() > 200 => format!(": {}…", line.chars().take(200).collect::<String>()),
+        Some(line) => format!(": {line}"),
+        None => String::new(),
     }
 }
 
@@ -164,5 +201,13 @@ mod tests {
         assert!(header_map(&[("x-api-key".into(), "abc".into())]).is_ok());
         assert!(header_map(&[("bad header".into(), "abc".into())]).is_err());
         assert!(header_map(&[("x".into(), "line\nbreak".into())]).is_err());
+    }
+
+    #[test]
+    fn the_first_line_of_a_body_explains_a_status() {
+        assert_eq!(first_line(b"\n  not found here\nmore"), ": not found here");
+        assert_eq!(first_line(b""), "");
+        assert!(first_line("x".repeat(1000).as_bytes()).ends_with('…'));
+        assert_eq!(first_line(&[0xff, b'a']), ": \u{fffd}a");
     }
 }

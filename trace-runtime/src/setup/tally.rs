@@ -1,34 +1,34 @@
-//! Counting spans that never reached their destination, and saying so once.
+//! The books of every exporter: each span that ended is counted exactly
+//! once, as exported or as lost, and the loss is said once.
 //!
-//! Every exporter `install()` sets up is wrapped twice: a [`Managed`]
-//! processor around its batch processor counts the spans handed to it and
-//! keeps shutdown inside one shared deadline; a [`Tallied`] exporter counts
-//! the spans each export delivered or failed. After shutdown, whatever was
-//! handed over but not delivered (failed exports, a full queue, a shutdown
-//! that gave up) is lost: it is added to [`lost_spans`] and reported in one
-//! line.
+//! A [`Tally`] belongs to one export pipeline (see `worker.rs`). Every count
+//! is made at the moment a span's fate is known, never by difference: an
+//! export still running when shutdown gives up is *pending* and is counted
+//! when it returns, whatever it returns. [`lost_spans`] adds the losses of
+//! every pipeline of the process; [`pending_spans`] says how many spans do
+//! not have a fate yet.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use opentelemetry::Context;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
-use opentelemetry_sdk::Resource;
-
-/// Spans lost since the process started, over every install: spans whose
-/// export failed, and (counted at shutdown) spans dropped because the queue
-/// was full or still queued when shutdown gave up.
+/// Spans lost since the process started, over every install.
 static LOST: AtomicU64 = AtomicU64::new(0);
 
-/// How many finished spans never reached their exporter's destination, in
-/// this process so far: spans in failed exports (a dead or refusing
-/// collector) as they fail, and, when a [`Guard`](crate::Guard) shuts down,
-/// spans dropped because the queue was full or not sent before the shutdown
-/// timeout. The same loss is also reported once on stderr at shutdown.
+/// Every pipeline still alive (its worker may still hold an export).
+static LIVE: Mutex<Vec<Weak<Tally>>> = Mutex::new(Vec::new());
+
+/// How many finished spans never reached their exporter's destination in
+/// this process so far, over every install. A span is counted here at the
+/// moment its loss is known: its export failed, panicked or was refused
+/// (the queue was full, the span too large to ever be sent), it was still
+/// queued when shutdown ran out of time, or it ended after shutdown began.
 ///
-/// Poll it for a health check, or assert on it in a test.
+/// Together with the spans delivered, every span that ended is counted
+/// exactly once. An export still running when shutdown gave up is counted
+/// when it finishes (as delivered or lost); until then its spans are in
+/// [`pending_spans`]. The loss is also reported on stderr: the first failed
+/// export at once, then at most once a minute, and a summary at shutdown.
 ///
 /// ```
 /// let before = trace_runtime::lost_spans();
@@ -39,167 +39,182 @@ pub fn lost_spans() -> u64 {
     LOST.load(Ordering::Relaxed)
 }
 
-/// The books of one exporter.
+/// How many finished spans have no known fate yet, over every install:
+/// spans waiting in an export queue, and spans in an export that is still
+/// running (for example one that outlived the shutdown timeout against a
+/// hanging collector). Each of them will be counted once, as delivered or
+/// in [`lost_spans`], when its export returns; an exporter that never
+/// returns keeps them pending forever.
+///
+/// After a [`Guard`](crate::Guard) has shut down, `lost_spans()` is final
+/// for that install once `pending_spans()` is back to zero.
+///
+/// ```
+/// let guard = trace_runtime::init().env_lookup(|_| None).exporter(trace_runtime::ConsoleExporter::to_writer(std::io::sink())).install().unwrap();
+/// guard.shutdown().unwrap();
+/// assert_eq!(trace_runtime::pending_spans(), 0);
+/// ```
+pub fn pending_spans() -> u64 {
+    let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+    live.retain(|tally| tally.strong_count() > 0);
+    live.iter().filter_map(Weak::upgrade).map(|tally| tally.pending()).sum()
+}
+
+/// Why spans were lost; one counter each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Loss {
+    /// The exporter returned an error.
+    Failed,
+    /// The exporter panicked.
+    Panicked,
+    /// The queue was full when the span ended.
+    QueueFull,
+    /// Too large to fit in one export request, even alone.
+    TooLarge,
+    /// Still queued when shutdown ran out of time.
+    Abandoned,
+    /// Open when shutdown began, or started or ended after it.
+    AfterShutdown,
+}
+
+const LOSSES: [Loss; 6] =
+    [Loss::Failed, Loss::Panicked, Loss::QueueFull, Loss::TooLarge, Loss::Abandoned, Loss::AfterShutdown];
+
+/// Names of spans dropped as too large, kept for the report (bounded).
+const NAMES_KEPT: usize = 5;
+
+/// The books of one export pipeline.
 #[derive(Debug)]
 pub(crate) struct Tally {
     label: String,
-    ended: AtomicU64,
-    delivered: AtomicU64,
-    failed: AtomicU64,
+    exported: AtomicU64,
+    lost: [AtomicU64; LOSSES.len()],
+    /// Spans waiting in the queue or in the export under way.
+    pending: AtomicU64,
     first_error: Mutex<Option<String>>,
-    settled: AtomicBool,
+    too_large: Mutex<Vec<String>>,
+    settled: Mutex<bool>,
 }
 
 impl Tally {
     pub(crate) fn new(label: impl Into<String>) -> Arc<Self> {
-        Arc::new(Tally {
+        let tally = Arc::new(Tally {
             label: label.into(),
-            ended: AtomicU64::new(0),
-            delivered: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
+            exported: AtomicU64::new(0),
+            lost: Default::default(),
+            pending: AtomicU64::new(0),
             first_error: Mutex::new(None),
-            settled: AtomicBool::new(false),
-        })
+            too_large: Mutex::new(Vec::new()),
+            settled: Mutex::new(false),
+        });
+        LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(&tally));
+        tally
     }
 
-    fn record(&self, spans: u64, result: &OTelSdkResult) {
-        match result {
-            Ok(()) => {
-                self.delivered.fetch_add(spans, Ordering::Relaxed);
-            }
-            Err(error) => {
-                self.failed.fetch_add(spans, Ordering::Relaxed);
-                LOST.fetch_add(spans, Ordering::Relaxed);
-                let mut first = self.first_error.lock().unwrap_or_else(PoisonError::into_inner);
-                if first.is_none() {
-                    *first = Some(error.to_string());
-                }
-            }
+    pub(crate) fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// `spans` now wait for export.
+    pub(crate) fn queued(&self, spans: u64) {
+        self.pending.fetch_add(spans, Ordering::AcqRel);
+    }
+
+    /// `spans` that were pending reached their destination.
+    pub(crate) fn exported(&self, spans: u64) {
+        self.exported.fetch_add(spans, Ordering::AcqRel);
+        self.pending.fetch_sub(spans, Ordering::AcqRel);
+    }
+
+    /// `spans` that were pending are lost.
+    pub(crate) fn pending_lost(&self, spans: u64, why: Loss) {
+        self.lost(spans, why);
+        self.pending.fetch_sub(spans, Ordering::AcqRel);
+    }
+
+    /// `spans` that never were pending are lost.
+    pub(crate) fn lost(&self, spans: u64, why: Loss) {
+        if spans == 0 {
+            return;
+        }
+        self.lost[why as usize].fetch_add(spans, Ordering::AcqRel);
+        LOST.fetch_add(spans, Ordering::AcqRel);
+    }
+
+    pub(crate) fn note_error(&self, error: &str) {
+        let mut first = self.first_error.lock().unwrap_or_else(PoisonError::into_inner);
+        if first.is_none() {
+            *first = Some(error.to_owned());
         }
     }
 
-    /// Closes the books after shutdown: returns the loss report, if any,
-    /// exactly once.
-    pub(crate) fn settle(&self, shutdown_error: Option<&str>) -> Option<String> {
-        if self.settled.swap(true, Ordering::AcqRel) {
+    pub(crate) fn note_too_large(&self, name: &str, bytes: usize) {
+        let mut names = self.too_large.lock().unwrap_or_else(PoisonError::into_inner);
+        if names.len() < NAMES_KEPT {
+            names.push(format!("{name:?} ({bytes} bytes)"));
+        }
+    }
+
+    pub(crate) fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn total_exported(&self) -> u64 {
+        self.exported.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn total_lost(&self) -> u64 {
+        self.lost.iter().map(|n| n.load(Ordering::Acquire)).sum()
+    }
+
+    /// The shutdown report, once: what was lost and why, and what is still
+    /// pending. `None` when everything was delivered (or it was said before).
+    pub(crate) fn settle(&self) -> Option<String> {
+        let mut settled = self.settled.lock().unwrap_or_else(PoisonError::into_inner);
+        if std::mem::replace(&mut *settled, true) {
             return None;
         }
-        let ended = self.ended.load(Ordering::Relaxed);
-        let delivered = self.delivered.load(Ordering::Relaxed);
-        let failed = self.failed.load(Ordering::Relaxed);
-        let lost = ended.saturating_sub(delivered).max(failed);
-        if lost == 0 {
+        let lost = self.total_lost();
+        let pending = self.pending();
+        if lost == 0 && pending == 0 {
             return None;
         }
-        // Failed exports were counted as they failed; the rest only now.
-        LOST.fetch_add(lost - failed, Ordering::Relaxed);
+        let exported = self.total_exported();
         let mut reasons = Vec::new();
-        if failed > 0 {
-            let first = self.first_error.lock().unwrap_or_else(PoisonError::into_inner).clone();
-            reasons.push(format!("{failed} in failed exports ({})", first.as_deref().unwrap_or("unknown error")));
-        }
-        if lost > failed {
-            let why = match shutdown_error {
-                Some(error) => format!("not exported before shutdown ended ({error})"),
-                None => "dropped because the queue was full".to_owned(),
+        for why in LOSSES {
+            let n = self.lost[why as usize].load(Ordering::Acquire);
+            if n == 0 {
+                continue;
+            }
+            let mut reason = format!("{n} ");
+            let _ = match why {
+                Loss::Failed => {
+                    let first = self.first_error.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                    write!(reason, "in failed exports ({})", first.as_deref().unwrap_or("unknown error"))
+                }
+                Loss::Panicked => write!(reason, "in exports that panicked"),
+                Loss::QueueFull => write!(reason, "dropped because the queue was full (raise batch_max_queue_size)"),
+                Loss::TooLarge => {
+                    let names = self.too_large.lock().unwrap_or_else(PoisonError::into_inner).join(", ");
+                    write!(reason, "too large to send even alone: {names}")
+                }
+                Loss::Abandoned => write!(reason, "not exported before shutdown ended"),
+                Loss::AfterShutdown => write!(reason, "ended after shutdown began"),
             };
-            reasons.push(format!("{} {why}", lost - failed));
+            reasons.push(reason);
         }
-        Some(format!("{lost} of {ended} spans were not delivered to {}: {}", self.label, reasons.join("; ")))
-    }
-}
-
-/// One deadline shared by every processor of a provider, so that shutting
-/// down N exporters takes at most the guard's timeout, not N times it.
-#[derive(Debug, Default)]
-pub(crate) struct Deadline {
-    at: Mutex<Option<Instant>>,
-}
-
-impl Deadline {
-    pub(crate) fn start(&self, timeout: Duration) {
-        *self.at.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now().checked_add(timeout);
-    }
-
-    fn remaining(&self, requested: Duration) -> Duration {
-        match *self.at.lock().unwrap_or_else(PoisonError::into_inner) {
-            Some(at) => requested.min(at.saturating_duration_since(Instant::now())),
-            None => requested,
+        if pending > 0 {
+            reasons.push(format!(
+                "{pending} still in an export that outlived the shutdown timeout (counted when it returns; see pending_spans())"
+            ));
         }
-    }
-}
-
-/// A processor that counts what it is given and shuts down within the
-/// shared deadline.
-#[derive(Debug)]
-pub(crate) struct Managed<P> {
-    inner: P,
-    tally: Option<Arc<Tally>>,
-    deadline: Arc<Deadline>,
-}
-
-impl<P> Managed<P> {
-    pub(crate) fn new(inner: P, tally: Option<Arc<Tally>>, deadline: Arc<Deadline>) -> Self {
-        Managed { inner, tally, deadline }
-    }
-}
-
-impl<P: SpanProcessor> SpanProcessor for Managed<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        if let Some(tally) = &self.tally {
-            tally.ended.fetch_add(1, Ordering::Relaxed);
-        }
-        self.inner.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(self.deadline.remaining(timeout))
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
-/// An exporter that counts what each export delivered.
-#[derive(Debug)]
-pub(crate) struct Tallied<E> {
-    inner: E,
-    tally: Arc<Tally>,
-}
-
-impl<E> Tallied<E> {
-    pub(crate) fn new(inner: E, tally: Arc<Tally>) -> Self {
-        Tallied { inner, tally }
-    }
-}
-
-impl<E: SpanExporter> SpanExporter for Tallied<E> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let spans = batch.len() as u64;
-        let result = self.inner.export(batch).await;
-        self.tally.record(spans, &result);
-        result
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
+        Some(format!(
+            "{} of {} spans were not delivered to {}: {}",
+            lost + pending,
+            lost + pending + exported,
+            self.label,
+            reasons.join("; ")
+        ))
     }
 }
 
@@ -207,34 +222,40 @@ impl<E: SpanExporter> SpanExporter for Tallied<E> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use opentelemetry_sdk::error::OTelSdkError;
 
     #[test]
-    fn failed_exports_and_leftovers_are_lost_once() {
+    fn every_fate_is_counted_once_and_reported_once() {
         let tally = Tally::new("otlp test");
-        tally.ended.store(10, Ordering::Relaxed);
-        tally.record(4, &Ok(()));
-        tally.record(3, &Err(OTelSdkError::InternalFailure("connection refused".into())));
-        let loss = tally.settle(Some("timed out")).unwrap();
-        assert!(loss.contains("6 of 10 spans"), "{loss}");
-        assert!(loss.contains("3 in failed exports (") && loss.contains("connection refused"), "{loss}");
-        assert!(loss.contains("3 not exported before shutdown ended (timed out)"), "{loss}");
-        assert!(tally.settle(None).is_none(), "reported once");
+        tally.queued(10);
+        tally.exported(4);
+        tally.note_error("connection refused");
+        tally.pending_lost(3, Loss::Failed);
+        tally.pending_lost(1, Loss::Abandoned);
+        tally.lost(1, Loss::AfterShutdown);
+        assert_eq!(tally.pending(), 2);
+        let loss = tally.settle().unwrap();
+        assert!(loss.starts_with("7 of 11 spans were not delivered to otlp test"), "{loss}");
+        assert!(loss.contains("3 in failed exports (connection refused)"), "{loss}");
+        assert!(loss.contains("1 not exported before shutdown ended"), "{loss}");
+        assert!(loss.contains("1 ended after shutdown began"), "{loss}");
+        assert!(loss.contains("2 still in an export"), "{loss}");
+        assert!(tally.settle().is_none(), "reported once");
     }
 
     #[test]
     fn nothing_lost_nothing_said() {
         let tally = Tally::new("console");
-        tally.ended.store(2, Ordering::Relaxed);
-        tally.record(2, &Ok(()));
-        assert!(tally.settle(None).is_none());
+        tally.queued(2);
+        tally.exported(2);
+        assert!(tally.settle().is_none());
     }
 
     #[test]
-    fn the_deadline_caps_every_shutdown() {
-        let deadline = Deadline::default();
-        assert_eq!(deadline.remaining(Duration::from_secs(3)), Duration::from_secs(3));
-        deadline.start(Duration::from_millis(50));
-        assert!(deadline.remaining(Duration::from_secs(3)) <= Duration::from_millis(50));
+    fn too_large_spans_are_named() {
+        let tally = Tally::new("grpc");
+        tally.note_too_large("upload", 9_000_000);
+        tally.lost(1, Loss::TooLarge);
+        let loss = tally.settle().unwrap();
+        assert!(loss.contains("1 too large to send even alone: \"upload\" (9000000 bytes)"), "{loss}");
     }
 }

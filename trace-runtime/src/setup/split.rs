@@ -1,0 +1,228 @@
+//! Keeping every export request under the transport's size limit, so that a
+//! span that cannot be sent loses only itself.
+//!
+//! Strings longer than [`MAX_VALUE_BYTES`] (attribute values, array
+//! elements, span, event and status texts) are cut there first. Then each
+//! span's OTLP/protobuf size is bounded from above ([`encoded_len`]: every
+//! length prefix and tag counted at its widest) and batches are split so that
+//! no request exceeds the limit. A span that is over the limit on its own
+//! (thousands of long attributes) can never be sent: it is set aside for the
+//! caller to count and name.
+
+use std::borrow::Cow;
+
+use opentelemetry::trace::Status;
+use opentelemetry::{Array, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::SpanData;
+
+/// The longest string kept in an exported span, in bytes (32 KiB): longer
+/// values are cut at a character boundary and marked with how much was cut.
+pub(crate) const MAX_VALUE_BYTES: usize = 32 * 1024;
+
+/// Default size limit of one export request: gRPC servers (tonic, grpc-go,
+/// the OpenTelemetry Collector) refuse messages over 4 MiB by default, and
+/// OTLP/HTTP collectors accept at least as much.
+pub(crate) const DEFAULT_MAX_EXPORT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Room kept in every request for the resource and the envelope.
+const ENVELOPE_BYTES: usize = 16 * 1024;
+
+/// Field tag plus the widest length prefix of a nested message or string.
+const FIELD: usize = 1 + 5;
+
+/// Cuts every string of `span` longer than [`MAX_VALUE_BYTES`].
+pub(crate) fn truncate(span: &mut SpanData) {
+    cut_cow(&mut span.name);
+    for kv in &mut span.attributes {
+        cut_value(kv);
+    }
+    for event in &mut span.events.events {
+        cut_cow(&mut event.name);
+        event.attributes.iter_mut().for_each(cut_value);
+    }
+    for link in &mut span.links.links {
+        link.attributes.iter_mut().for_each(cut_value);
+    }
+    if let Status::Error { description } = &mut span.status {
+        cut_cow(description);
+    }
+}
+
+fn cut_value(kv: &mut KeyValue) {
+    match &mut kv.value {
+        Value::String(s) => {
+            if let Some(cut) = cut(s.as_str()) {
+                *s = StringValue::from(cut);
+            }
+        }
+        Value::Array(Array::String(items)) => {
+            for s in items {
+                if let Some(cut) = cut(s.as_str()) {
+                    *s = StringValue::from(cut);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn cut_cow(text: &mut Cow<'static, str>) {
+    if let Some(cut) = cut(text) {
+        *text = Cow::Owned(cut);
+    }
+}
+
+/// `text` cut to [`MAX_VALUE_BYTES`] with a marker, if it is longer.
+fn cut(text: &str) -> Option<String> {
+    if text.len() <= MAX_VALUE_BYTES {
+        return None;
+    }
+    let mut end = MAX_VALUE_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(format!("{}…[{} more bytes cut]", &text[..end], text.len() - end))
+}
+
+/// An upper bound of the size of `span` in an OTLP/protobuf request, its
+/// instrumentation scope included (shared scopes are counted per span).
+pub(crate) fn encoded_len(span: &SpanData) -> usize {
+    let scope = &span.instrumentation_scope;
+    let mut len = FIELD + 16 + FIELD + 8 + FIELD + 8; // ids
+    len += FIELD + span.span_context.trace_state().header().len();
+    len += FIELD + span.name.len() + 2 * 9 + 3 * 6; // times, kind, counts, flags
+    len += attributes_len(&span.attributes);
+    for event in span.events.iter() {
+        len += FIELD + 9 + FIELD + event.name.len() + attributes_len(&event.attributes) + 6;
+    }
+    for link in span.links.iter() {
+        len += FIELD + FIELD + 16 + FIELD + 8 + FIELD + link.span_context.trace_state().header().len();
+        len += attributes_len(&link.attributes) + 12;
+    }
+    if let Status::Error { description } = &span.status {
+        len += FIELD + description.len();
+    }
+    len += FIELD + 2; // status
+    len += FIELD + FIELD + scope.name().len() + FIELD + scope.version().map_or(0, str::len);
+    len += FIELD + scope.schema_url().map_or(0, str::len);
+    len += scope.attributes().map(kv_len).sum::<usize>();
+    FIELD + len
+}
+
+fn attributes_len(attributes: &[KeyValue]) -> usize {
+    attributes.iter().map(kv_len).sum()
+}
+
+fn kv_len(kv: &KeyValue) -> usize {
+    FIELD + FIELD + kv.key.as_str().len() + FIELD + value_len(&kv.value)
+}
+
+fn value_len(value: &Value) -> usize {
+    match value {
+        Value::Bool(_) => 2,
+        Value::I64(_) => 11,
+        Value::F64(_) => 9,
+        Value::String(s) => FIELD + s.as_str().len(),
+        Value::Array(array) => {
+            FIELD
+                + match array {
+                    Array::Bool(v) => v.len() * (FIELD + 2),
+                    Array::I64(v) => v.len() * (FIELD + 11),
+                    Array::F64(v) => v.len() * (FIELD + 9),
+                    Array::String(v) => v.iter().map(|s| FIELD + FIELD + s.as_str().len()).sum(),
+                    _ => value.as_str().len() + FIELD,
+                }
+        }
+        _ => FIELD + value.as_str().len(),
+    }
+}
+
+/// `batch` in requests of at most `max_bytes` each (in order), and the spans
+/// that do not fit even alone, with their size.
+pub(crate) fn split(batch: Vec<SpanData>, max_bytes: usize) -> (Vec<Vec<SpanData>>, Vec<(SpanData, usize)>) {
+    let budget = max_bytes.saturating_sub(ENVELOPE_BYTES).max(1);
+    let mut requests: Vec<Vec<SpanData>> = Vec::new();
+    let mut too_large = Vec::new();
+    let mut current: Vec<SpanData> = Vec::new();
+    let mut used = 0;
+    for mut span in batch {
+        truncate(&mut span);
+        let len = encoded_len(&span);
+        if len > budget {
+            too_large.push((span, len));
+            continue;
+        }
+        if used + len > budget && !current.is_empty() {
+            requests.push(std::mem::take(&mut current));
+            used = 0;
+        }
+        used += len;
+        current.push(span);
+    }
+    if !current.is_empty() {
+        requests.push(current);
+    }
+    (requests, too_large)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{SpanContext, SpanKind};
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+    use std::time::SystemTime;
+
+    fn span(name: &str, attributes: Vec<KeyValue>) -> SpanData {
+        SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: opentelemetry::trace::SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: name.to_owned().into(),
+            start_time: SystemTime::now(),
+            end_time: SystemTime::now(),
+            attributes,
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::builder("test").build(),
+        }
+    }
+
+    #[test]
+    fn long_values_are_cut_at_a_char_boundary() {
+        let mut s = span("x", vec![KeyValue::new("blob", "é".repeat(MAX_VALUE_BYTES))]);
+        truncate(&mut s);
+        let value = s.attributes[0].value.as_str().into_owned();
+        assert!(value.len() < MAX_VALUE_BYTES + 40, "{}", value.len());
+        assert!(value.ends_with(&format!("…[{} more bytes cut]", MAX_VALUE_BYTES)), "{}", &value[value.len() - 40..]);
+    }
+
+    #[test]
+    fn the_bound_is_above_the_real_encoding() {
+        // A string value of n bytes takes n plus a few bytes of framing.
+        let s = span("name", vec![KeyValue::new("k", "v".repeat(1000)), KeyValue::new("n", 5_i64)]);
+        assert!(encoded_len(&s) > 1000 + 4 + 1 + 1);
+        assert!(encoded_len(&s) < 1000 + 300);
+    }
+
+    #[test]
+    fn batches_split_under_the_limit_and_oversized_spans_are_set_aside() {
+        let big = || KeyValue::new("v", "x".repeat(30_000));
+        let batch: Vec<SpanData> = (0..10)
+            .map(|i| span(&format!("s{i}"), vec![big()]))
+            .chain([span("huge", (0..200).map(|i| KeyValue::new(format!("k{i}"), "y".repeat(30_000))).collect())])
+            .collect();
+        let (requests, too_large) = split(batch, 100_000);
+        assert_eq!(too_large.len(), 1);
+        assert_eq!(too_large[0].0.name, "huge");
+        assert_eq!(requests.iter().map(Vec::len).sum::<usize>(), 10);
+        for request in &requests {
+            assert!(request.iter().map(encoded_len).sum::<usize>() <= 100_000 - ENVELOPE_BYTES);
+        }
+        assert!(requests.len() >= 4, "{}", requests.len());
+    }
+}
