@@ -452,7 +452,7 @@ impl Builder {
             builder = add(builder, &mut pipes);
         }
         if config.console {
-            builder = pipes.batched(builder, ConsoleExporter::stdout(), "the console".to_owned());
+            builder = pipes.batched(builder, ConsoleExporter::stderr(), "the console".to_owned());
         }
         #[cfg(feature = "otlp")]
         if let Some(otlp) = &config.otlp {

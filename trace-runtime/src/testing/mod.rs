@@ -24,6 +24,7 @@
 //! assert!(captured.span("charge").is_child_of(order));
 //! ```
 
+mod assert;
 mod capture;
 mod collector;
 mod ext;
