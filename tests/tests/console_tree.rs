@@ -103,7 +103,8 @@ fn a_remote_parent_of_this_process_nests_its_child_in_one_block() {
             let client = tracer.build_with_context(tracer.span_builder("GET /price").with_kind(SpanKind::Client), &cx);
             // What the server sees: only the client's span context, remote.
             let incoming = Context::new().with_remote_span_context(client.span_context().clone());
-            let server = tracer.build_with_context(tracer.span_builder(format!("price {sku}")).with_kind(SpanKind::Server), &incoming);
+            let server = tracer
+                .build_with_context(tracer.span_builder(format!("price {sku}")).with_kind(SpanKind::Server), &incoming);
             let server_cx = incoming.with_span(server);
             tracer.build_with_context(tracer.span_builder("lookup"), &server_cx).end();
             server_cx.span().end();
@@ -173,7 +174,8 @@ fn pending_traces_are_bounded_and_overflow_is_printed_early() {
     let provider = provider(ConsoleExporter::to_writer(buffer.clone()), "svc");
     let tracer = provider.tracer("console-test");
     // Each trace has a parent still open: without the bound, all would wait.
-    let parents: Vec<Context> = (0..1025).map(|i| Context::current_with_span(tracer.start(format!("parent {i}")))).collect();
+    let parents: Vec<Context> =
+        (0..1025).map(|i| Context::current_with_span(tracer.start(format!("parent {i}")))).collect();
     for (i, cx) in parents.iter().enumerate() {
         tracer.build_with_context(tracer.span_builder(format!("child {i}")), cx).end();
     }

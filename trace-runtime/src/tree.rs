@@ -146,7 +146,10 @@ impl Writer<'_> {
 
     fn details(&self, out: &mut String, span: &SpanData, prefix: &str) {
         let style = self.style;
-        let shown = span.attributes.iter().filter(|kv| !kv.key.as_str().starts_with("code.") && !style.hidden.contains(&kv.key));
+        let shown = span
+            .attributes
+            .iter()
+            .filter(|kv| !kv.key.as_str().starts_with("code.") && !style.hidden.contains(&kv.key));
         for kv in shown {
             let _ = writeln!(out, "{prefix}{} = {}", kv.key, value_text(&kv.value, style.max_value_chars));
         }
@@ -235,11 +238,7 @@ fn cut(s: &str, max_chars: Option<usize>) -> String {
 
 /// `key = value` pairs on one line, for messages.
 pub(crate) fn format_attributes(attributes: &[KeyValue], max_chars: Option<usize>) -> String {
-    attributes
-        .iter()
-        .map(|kv| format!("{}={}", kv.key, value_text(&kv.value, max_chars)))
-        .collect::<Vec<_>>()
-        .join(" ")
+    attributes.iter().map(|kv| format!("{}={}", kv.key, value_text(&kv.value, max_chars))).collect::<Vec<_>>().join(" ")
 }
 
 /// A line diff of `expected` against `actual`: `-` lines only expected, `+`
