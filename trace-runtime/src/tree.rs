@@ -171,6 +171,7 @@ impl Writer<'_> {
     }
 }
 
+#[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by `testing`
 /// The names of `spans` as a tree, nothing else: the shape of a trace.
 pub(crate) fn names_tree(spans: &[SpanData]) -> String {
     render(spans, &Style { names_only: true, ..Style::default() })
@@ -241,6 +242,7 @@ pub(crate) fn format_attributes(attributes: &[KeyValue], max_chars: Option<usize
     attributes.iter().map(|kv| format!("{}={}", kv.key, value_text(&kv.value, max_chars))).collect::<Vec<_>>().join(" ")
 }
 
+#[cfg_attr(not(feature = "testing"), allow(dead_code))] // used by `testing`
 /// A line diff of `expected` against `actual`: `-` lines only expected, `+`
 /// lines only found, the others indented (a longest-common-subsequence diff,
 /// fine for trees of a few hundred lines).
