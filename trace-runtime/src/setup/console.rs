@@ -47,10 +47,15 @@ const TICK: Duration = Duration::from_millis(100);
 /// # Output
 ///
 /// [`stderr`](Self::stderr) is what [`init`](crate::init) uses when nothing
-/// else is configured: standard error is the stream for diagnostics, so a
-/// program's own output on stdout stays clean, and a service deployed with
-/// no configuration never writes trace trees into its stdout (which is
-/// often its data, or a log pipeline's input). Colours are used only when
+/// else is configured. The OpenTelemetry specification's default
+/// `OTEL_TRACES_EXPORTER` is `otlp`, but with no endpoint configured that
+/// sends every span to `localhost:4318`, where in development nothing
+/// usually listens; so with nothing configured the traces are printed
+/// instead. On standard error, the stream for diagnostics: a program's own
+/// output on stdout stays clean, and a service deployed with no
+/// configuration never writes trace trees into its stdout (which is often
+/// its data, or a log pipeline's input). Setting an OTLP endpoint variable
+/// or `OTEL_TRACES_EXPORTER=otlp` gives the specification's behaviour. Colours are used only when
 /// the stream is a terminal and `NO_COLOR` is unset or empty. Strings longer
 /// than 120 characters are cut, with their length shown. A closed stream is
 /// ignored: printing never fails or panics.
