@@ -9,7 +9,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use opentelemetry::{Key, KeyValue, StringValue, Value};
@@ -58,23 +58,36 @@ impl Tag {
 /// Spans already started are not changed. Span-level attributes with the same
 /// key win over the global tag.
 ///
+/// Inside a test capture ([`testing::capture`](crate::testing::capture),
+/// feature `testing`) the tag applies to that capture's spans only, so tests
+/// that set tags keep running in parallel without seeing each other's.
+///
 /// ```
 /// trace_runtime::set_global_tag("deployment.region", "eu-west-1");
 /// trace_runtime::set_global_tag("build.number", 1234);
 /// ```
 pub fn set_global_tag(key: impl Into<Key>, value: impl AttributeValue) {
     let key = key.into();
-    let tag = value.to_attribute_value().map(|value| cheap(KeyValue::new(key.clone(), value)));
+    let value = value.to_attribute_value();
+    if let Some(scope) = crate::dispatch::current_tag_scope() {
+        scope.set(key, value);
+        return;
+    }
+    remember_key(&key);
+    let tag = value.map(|value| cheap(KeyValue::new(key.clone(), value)));
     let mut tags = TAGS.write().unwrap_or_else(PoisonError::into_inner);
+    let before = tags.len();
     tags.retain(|(kv, _)| kv.key != key);
     if let Some(tag) = tag {
         tags.push(tag);
     }
-    COUNT.store(tags.len(), Ordering::Relaxed);
+    adjust_count(before, tags.len());
     GENERATION.fetch_add(1, Ordering::Release);
 }
 
-/// Removes every global tag set with [`set_global_tag`].
+/// Removes every global tag set with [`set_global_tag`]. Inside a test
+/// capture, the capture's spans get no global tags from then on, and other
+/// code is not affected.
 ///
 /// ```
 /// trace_runtime::set_global_tag("team", "payments");
@@ -82,20 +95,144 @@ pub fn set_global_tag(key: impl Into<Key>, value: impl AttributeValue) {
 /// assert!(trace_runtime::global_tags().is_empty());
 /// ```
 pub fn clear_global_tags() {
+    if let Some(scope) = crate::dispatch::current_tag_scope() {
+        scope.clear();
+        return;
+    }
     let mut tags = TAGS.write().unwrap_or_else(PoisonError::into_inner);
+    adjust_count(tags.len(), 0);
     tags.clear();
-    COUNT.store(0, Ordering::Relaxed);
     GENERATION.fetch_add(1, Ordering::Release);
 }
 
-/// The global tags currently set, in the order they were first set.
+/// The global tags currently set, in the order they were first set (inside a
+/// test capture: the ones its spans get).
 ///
 /// ```
 /// trace_runtime::set_global_tag("team", "search");
 /// assert!(trace_runtime::global_tags().iter().any(|kv| kv.key.as_str() == "team"));
 /// ```
 pub fn global_tags() -> Vec<KeyValue> {
-    TAGS.read().unwrap_or_else(PoisonError::into_inner).iter().map(|(kv, _)| kv.clone()).collect()
+    let process = || TAGS.read().unwrap_or_else(PoisonError::into_inner).iter().map(|(kv, _)| kv.clone()).collect();
+    match crate::dispatch::current_tag_scope() {
+        Some(scope) => scope.effective(process()),
+        None => process(),
+    }
+}
+
+/// `COUNT` holds the process-wide tags plus one per capture that set tags of
+/// its own, so that the span path's fast check stays one load.
+fn adjust_count(before: usize, after: usize) {
+    if after > before {
+        COUNT.fetch_add(after - before, Ordering::Relaxed);
+    } else {
+        COUNT.fetch_sub(before - after, Ordering::Relaxed);
+    }
+}
+
+/// Keys ever set process-wide, at most this many remembered.
+const MAX_KEYS: usize = 256;
+static KEYS: Mutex<Vec<Key>> = Mutex::new(Vec::new());
+
+fn remember_key(key: &Key) {
+    let mut keys = KEYS.lock().unwrap_or_else(PoisonError::into_inner);
+    if keys.len() < MAX_KEYS && !keys.contains(key) {
+        keys.push(key.clone());
+    }
+}
+
+/// Keys that were set as global tags at some point: the console shows their
+/// values once per trace rather than on every span.
+pub(crate) fn known_keys() -> Vec<Key> {
+    KEYS.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+/// Tags set inside one test capture: they apply to its spans only, over the
+/// process-wide ones.
+#[derive(Debug, Default)]
+pub(crate) struct ScopedTags {
+    state: Mutex<Scoped>,
+    /// Counted in `COUNT` (from its first tag until [`ScopedTags::release`]).
+    counted: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Scoped {
+    /// `clear_global_tags` was called: process-wide tags are hidden.
+    cleared: bool,
+    /// Overrides in the order set; `None` hides a process-wide tag.
+    set: Vec<(Key, Option<Value>)>,
+}
+
+/// Tags one capture may set, at most (tags are meant to be a handful).
+const MAX_SCOPED: usize = 1024;
+
+impl ScopedTags {
+    fn set(&self, key: Key, value: Option<Value>) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.set.retain(|(k, _)| *k != key);
+        if state.set.len() < MAX_SCOPED {
+            state.set.push((key, value));
+        }
+        drop(state);
+        self.count();
+    }
+
+    fn clear(&self) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.cleared = true;
+        state.set.clear();
+        drop(state);
+        self.count();
+    }
+
+    fn count(&self) {
+        if !self.counted.swap(true, Ordering::AcqRel) {
+            COUNT.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The capture ended: its tags no longer make the span path look.
+    pub(crate) fn release(&self) {
+        if self.counted.swap(false, Ordering::AcqRel) {
+            COUNT.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `process` with this scope's changes applied.
+    fn effective(&self, mut process: Vec<KeyValue>) -> Vec<KeyValue> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.cleared {
+            process.clear();
+        }
+        process.retain(|kv| !state.set.iter().any(|(k, _)| *k == kv.key));
+        process.extend(state.set.iter().filter_map(|(k, v)| Some(KeyValue::new(k.clone(), v.clone()?))));
+        process
+    }
+}
+
+thread_local! {
+    /// The tag scope of the capture a span is being built for, if any.
+    static BUILDING: RefCell<Option<std::sync::Arc<ScopedTags>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` (which builds a span for a test capture) so that [`count`] and
+/// [`append_to`] use the capture's tags.
+pub(crate) fn building_in<R>(scope: &std::sync::Arc<ScopedTags>, f: impl FnOnce() -> R) -> R {
+    let previous = BUILDING.try_with(|b| b.replace(Some(std::sync::Arc::clone(scope)))).ok().flatten();
+    struct Restore(Option<std::sync::Arc<ScopedTags>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            let _ = BUILDING.try_with(|b| b.replace(previous));
+        }
+    }
+    let _restore = Restore(previous);
+    f()
+}
+
+fn building() -> Option<std::sync::Arc<ScopedTags>> {
+    BUILDING.try_with(|b| b.borrow().clone()).ok().flatten()
 }
 
 /// How many attributes [`append_to`] will add: lets the caller size its
@@ -105,7 +242,8 @@ pub(crate) fn count() -> usize {
     if COUNT.load(Ordering::Relaxed) == 0 {
         return 0;
     }
-    with_snapshot(<[Tag]>::len)
+    let scoped = building().map_or(0, |scope| scope.state.lock().unwrap_or_else(PoisonError::into_inner).set.len());
+    with_snapshot(<[Tag]>::len) + scoped
 }
 
 /// Appends the current global tags to `attributes`.
@@ -114,7 +252,13 @@ pub(crate) fn append_to(attributes: &mut Vec<KeyValue>) {
     if COUNT.load(Ordering::Relaxed) == 0 {
         return;
     }
-    with_snapshot(|tags| attributes.extend(tags.iter().map(Tag::to_key_value)));
+    match building() {
+        Some(scope) => {
+            let process = with_snapshot(|tags| tags.iter().map(Tag::to_key_value).collect());
+            attributes.extend(scope.effective(process));
+        }
+        None => with_snapshot(|tags| attributes.extend(tags.iter().map(Tag::to_key_value))),
+    }
 }
 
 fn with_snapshot<R>(mut f: impl FnMut(&[Tag]) -> R) -> R {

@@ -29,7 +29,7 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 pub(crate) use any::{AnySpan, AnyTracer};
 pub(crate) use redirect::Redirect;
 #[cfg(feature = "testing")]
-pub(crate) use redirect::RedirectScope;
+pub(crate) use redirect::{Claims, RedirectScope};
 use router::{Destination, Router};
 
 const UNRESOLVED: u8 = 0;
@@ -139,6 +139,15 @@ pub(crate) fn drops_under_current() -> bool {
     })
 }
 
+/// The global-tag scope of the test capture the current context belongs to:
+/// `set_global_tag` inside a capture changes that capture's spans only.
+pub(crate) fn current_tag_scope() -> Option<Arc<crate::tags::ScopedTags>> {
+    if !any_redirect() {
+        return None;
+    }
+    Context::map_current(|cx| Redirect::find(cx).map(|redirect| Arc::clone(redirect.tags())))
+}
+
 /// Counts a redirect as open (`true`) or closed.
 pub(super) fn count_redirect(open: bool) {
     if open {
@@ -171,7 +180,8 @@ pub(crate) fn with_target<R>(
 ) -> Option<R> {
     if let Some(redirect) = Redirect::find(parent) {
         let tracer = AnyTracer::Sdk(redirect.tracer().clone());
-        return Some(f(&tracer, redirect.service(), Sampling::ASK));
+        // The capture's own global tags, for the span built in `f`.
+        return Some(crate::tags::building_in(redirect.tags(), || f(&tracer, redirect.service(), Sampling::ASK)));
     }
     let mut mode = mode(Ordering::Acquire);
     if mode == UNRESOLVED {

@@ -69,15 +69,18 @@ impl Tracer for RouterTracer {
     type Span = Traced;
 
     fn build_with_context(&self, mut builder: SpanBuilder, parent_cx: &Context) -> Traced {
-        let attributes = builder.attributes.get_or_insert_with(Vec::new);
-        tags::append_to(attributes);
         let span = match Redirect::find(parent_cx) {
             Some(redirect) => {
+                // The capture's own global tags, not the process-wide ones.
+                tags::building_in(redirect.tags(), || tags::append_to(builder.attributes.get_or_insert_with(Vec::new)));
                 let name: Cow<'static, str> = Cow::Owned(self.scope.name().to_owned());
                 let scope = InstrumentationScope::builder(name).build();
                 redirect.tracer_for(scope).build(builder, parent_cx)
             }
-            None => self.inner.build(builder, parent_cx),
+            None => {
+                tags::append_to(builder.attributes.get_or_insert_with(Vec::new));
+                self.inner.build(builder, parent_cx)
+            }
         };
         // Raw spans carry their local root too, so that traced spans under
         // them still find it.

@@ -1,99 +1,322 @@
-//! [`ConsoleExporter`]: finished traces printed as readable trees.
+//! [`ConsoleExporter`]: finished traces printed as readable trees, one block
+//! per trace.
 
-use std::collections::HashMap;
+mod pending;
+
+use std::collections::HashSet;
 use std::fmt;
-use std::io::Write;
-use std::sync::{Mutex, PoisonError};
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant, SystemTime};
 
-use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry::trace::SpanId;
+use opentelemetry::{Key, KeyValue, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
 
-use crate::tree::{self, Style};
+use self::pending::{Block, Pending};
+use crate::tree::{self, Paint, Style};
 
-/// A span exporter that prints each trace as an indented tree once its local
-/// root span ends: name, duration, kind, status, attributes, events and links.
-/// It is what [`init`](crate::init) installs when nothing else is configured.
+/// Strings longer than this many characters are cut, their length shown.
+const MAX_VALUE_CHARS: usize = 120;
+/// How often the background thread looks for traces that became ready.
+const TICK: Duration = Duration::from_millis(100);
+
+/// A span exporter that prints each trace as one indented block: a header
+/// with the trace id, the service, the span count and the duration; the
+/// resource and the global tags once; then every span of the trace this
+/// process saw as a tree (name, duration, kind, status, attributes, events,
+/// links). A span whose parent is a span of this process is printed under
+/// it even when that parent is remote (a service calling itself over HTTP
+/// prints one tree).
+///
+/// # When a block is printed
+///
+/// The exporter only sees spans as they end, so it waits until a trace is
+/// **complete and quiet**: every span's parent is in the block, absent (the
+/// root) or remote, and no span of the trace arrived for 500 ms — long
+/// enough for fire-and-forget tasks and client spans that end after their
+/// root to join the tree. A trace with a parent still open is printed after
+/// 6 s without news. At most 1024 traces and 65 536 spans are held: past
+/// that the oldest are printed early, never dropped. Shutdown (and the
+/// exporter's `force_flush`) prints everything pending. Spans arriving
+/// after their trace was printed form a block marked `(continued)`.
+///
+/// # Output
+///
+/// [`stderr`](Self::stderr) is what [`init`](crate::init) uses when nothing
+/// else is configured. The OpenTelemetry specification's default
+/// `OTEL_TRACES_EXPORTER` is `otlp`, but with no endpoint configured that
+/// sends every span to `localhost:4318`, where in development nothing
+/// usually listens; so with nothing configured the traces are printed
+/// instead. On standard error, the stream for diagnostics: a program's own
+/// output on stdout stays clean, and a service deployed with no
+/// configuration never writes trace trees into its stdout (which is often
+/// its data, or a log pipeline's input). Setting an OTLP endpoint variable
+/// or `OTEL_TRACES_EXPORTER=otlp` gives the specification's behaviour. Colours are used only when
+/// the stream is a terminal and `NO_COLOR` is unset or empty. Strings longer
+/// than 120 characters are cut, with their length shown. A closed stream is
+/// ignored: printing never fails or panics.
 ///
 /// ```
 /// let _guard = trace_runtime::init()
-///     .exporter(trace_runtime::ConsoleExporter::stdout())
+///     .exporter(trace_runtime::ConsoleExporter::stderr())
 ///     .install()
 ///     .unwrap();
 /// ```
 pub struct ConsoleExporter {
-    /// Spans of traces whose local root has not ended yet.
-    pending: Mutex<HashMap<TraceId, Vec<SpanData>>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pending: Mutex<Pending>,
     out: Mutex<Box<dyn Write + Send>>,
+    colour: AtomicBool,
+    resource: Mutex<Option<Resource>>,
+    /// Wakes the background thread; `true` once shut down.
+    stop: Mutex<bool>,
+    wake: Condvar,
+    ticker: Mutex<bool>,
 }
 
 impl ConsoleExporter {
-    /// Prints to standard output.
+    /// Prints to standard error, in colour when it is a terminal (and
+    /// `NO_COLOR` is unset or empty). The default of [`init`](crate::init).
+    ///
+    /// ```
+    /// let exporter = trace_runtime::ConsoleExporter::stderr();
+    /// # drop(exporter);
+    /// ```
+    pub fn stderr() -> Self {
+        let colour = std::io::stderr().is_terminal() && colour_allowed();
+        Self::to_writer(std::io::stderr()).with_colour(colour)
+    }
+
+    /// Prints to standard output, in colour when it is a terminal (and
+    /// `NO_COLOR` is unset or empty). For programs whose stdout is meant
+    /// for a person; [`stderr`](Self::stderr) keeps stdout for the
+    /// program's own output.
     ///
     /// ```
     /// let exporter = trace_runtime::ConsoleExporter::stdout();
     /// # drop(exporter);
     /// ```
     pub fn stdout() -> Self {
-        Self::to_writer(std::io::stdout())
+        let colour = std::io::stdout().is_terminal() && colour_allowed();
+        Self::to_writer(std::io::stdout()).with_colour(colour)
     }
 
-    /// Prints to any writer (a file, a buffer in a test).
+    /// Prints to any writer (a file, a buffer in a test), without colours.
     ///
     /// ```
-    /// let exporter = trace_runtime::ConsoleExporter::to_writer(std::io::stderr());
+    /// let exporter = trace_runtime::ConsoleExporter::to_writer(Vec::new());
     /// # drop(exporter);
     /// ```
     pub fn to_writer(out: impl Write + Send + 'static) -> Self {
-        ConsoleExporter { pending: Mutex::new(HashMap::new()), out: Mutex::new(Box::new(out)) }
+        ConsoleExporter {
+            inner: Arc::new(Inner {
+                pending: Mutex::new(Pending::default()),
+                out: Mutex::new(Box::new(out)),
+                colour: AtomicBool::new(false),
+                resource: Mutex::new(None),
+                stop: Mutex::new(false),
+                wake: Condvar::new(),
+                ticker: Mutex::new(false),
+            }),
+        }
     }
 
-    fn print(&self, spans: &[SpanData]) {
-        if spans.is_empty() {
+    /// Turns ANSI colours on or off, whatever the stream is.
+    ///
+    /// ```
+    /// let exporter = trace_runtime::ConsoleExporter::stderr().with_colour(false);
+    /// # drop(exporter);
+    /// ```
+    pub fn with_colour(self, on: bool) -> Self {
+        self.inner.colour.store(on, Ordering::Relaxed);
+        self
+    }
+
+    /// Starts the thread that prints traces once they are quiet, on the
+    /// first export (an exporter never used starts no thread).
+    fn ensure_ticker(&self) {
+        let mut started = self.inner.ticker.lock().unwrap_or_else(PoisonError::into_inner);
+        if *started {
             return;
         }
-        let text = tree::render(spans, Style { timings: true, trace_ids: true });
+        *started = true;
+        let weak = Arc::downgrade(&self.inner);
+        // If the thread cannot start, blocks are still printed on the next
+        // export and at shutdown.
+        let _ = std::thread::Builder::new().name("traced-console".to_owned()).spawn(move || tick(&weak));
+    }
+}
+
+fn colour_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The background loop: prints ready traces until shut down or dropped.
+fn tick(weak: &Weak<Inner>) {
+    loop {
+        let Some(inner) = weak.upgrade() else { return };
+        {
+            let stop = inner.stop.lock().unwrap_or_else(PoisonError::into_inner);
+            if *stop {
+                return;
+            }
+            let (stop, _) = inner.wake.wait_timeout(stop, TICK).unwrap_or_else(PoisonError::into_inner);
+            if *stop {
+                return;
+            }
+        }
+        let ready = inner.pending.lock().unwrap_or_else(PoisonError::into_inner).ready(Instant::now());
+        inner.print(ready);
+    }
+}
+
+impl Inner {
+    fn print(&self, blocks: Vec<Block>) {
+        if blocks.is_empty() {
+            return;
+        }
+        let resource = self.resource.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let tag_keys = crate::tags::known_keys();
+        let colour = self.colour.load(Ordering::Relaxed);
+        let text: String =
+            blocks.iter().map(|block| render_block(block, resource.as_ref(), &tag_keys, colour)).collect();
         let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
-        // A closed stdout must not take the application down: drop the text.
+        // A closed stream must not take the application down: drop the text.
         let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     }
 
-    fn print_all_pending(&self) {
-        let pending: Vec<Vec<SpanData>> = {
-            let mut map = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            map.drain().map(|(_, spans)| spans).collect()
-        };
-        for spans in pending {
-            self.print(&spans);
-        }
+    fn print_all(&self) {
+        let all = self.pending.lock().unwrap_or_else(PoisonError::into_inner).drain();
+        self.print(all);
     }
+}
+
+/// One trace: header, resource, shared global tags, then the tree.
+fn render_block(block: &Block, resource: Option<&Resource>, tag_keys: &[Key], colour: bool) -> String {
+    let paint = Paint::new(colour);
+    let spans = &block.spans;
+    let start = spans.iter().map(|s| s.start_time).min().unwrap_or(SystemTime::UNIX_EPOCH);
+    let end = spans.iter().map(|s| s.end_time).max().unwrap_or(start);
+    let mut header = format!(
+        "trace {} · {} · {} span{} · {}",
+        block.trace_id,
+        service_of(spans, resource),
+        spans.len(),
+        if spans.len() == 1 { "" } else { "s" },
+        tree::format_duration(end.duration_since(start).unwrap_or_default()),
+    );
+    if block.continued {
+        header.push_str(" (continued)");
+    }
+    let mut text = paint.cyan(&header);
+    text.push('\n');
+    let resource_attrs: Vec<KeyValue> = resource
+        .map(|r| {
+            r.iter()
+                .filter(|(k, _)| k.as_str() != "service.name" && !k.as_str().starts_with("telemetry.sdk."))
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !resource_attrs.is_empty() {
+        let line = format!("  resource: {}", tree::format_attributes(&resource_attrs, Some(MAX_VALUE_CHARS)));
+        text.push_str(&paint.dim(&line));
+        text.push('\n');
+    }
+    let shared = shared_tags(spans, tag_keys);
+    if !shared.is_empty() {
+        let line = format!("  tags: {}", tree::format_attributes(&shared, Some(MAX_VALUE_CHARS)));
+        text.push_str(&paint.dim(&line));
+        text.push('\n');
+    }
+    let style = Style {
+        timings: true,
+        trace_ids: false,
+        names_only: false,
+        colour,
+        max_value_chars: Some(MAX_VALUE_CHARS),
+        hidden: shared.into_iter().map(|kv| kv.key).collect::<HashSet<Key>>(),
+    };
+    text.push_str(&tree::render(spans, &style));
+    text.push('\n');
+    text
+}
+
+/// The root's `service.name` attribute, else the resource's.
+fn service_of(spans: &[SpanData], resource: Option<&Resource>) -> String {
+    let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
+    let root = spans.iter().filter(|s| !ids.contains(&s.parent_span_id)).min_by_key(|s| s.start_time);
+    let from_root = root.and_then(|r| r.attributes.iter().find(|kv| kv.key.as_str() == "service.name"));
+    if let Some(kv) = from_root {
+        return kv.value.as_str().into_owned();
+    }
+    resource
+        .and_then(|r| r.get(&Key::from_static_str("service.name")))
+        .map_or_else(|| "unknown_service".to_owned(), |v| v.as_str().into_owned())
+}
+
+/// Global tags every span of the block carries with one value: shown once.
+fn shared_tags(spans: &[SpanData], tag_keys: &[Key]) -> Vec<KeyValue> {
+    let value_on = |span: &SpanData, key: &Key| -> Option<Value> {
+        span.attributes.iter().rev().find(|kv| kv.key == *key).map(|kv| kv.value.clone())
+    };
+    let Some(first) = spans.first() else { return Vec::new() };
+    tag_keys
+        .iter()
+        .filter_map(|key| {
+            let value = value_on(first, key)?;
+            spans.iter().all(|s| value_on(s, key).as_ref() == Some(&value)).then(|| KeyValue::new(key.clone(), value))
+        })
+        .collect()
 }
 
 impl SpanExporter for ConsoleExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let mut complete = Vec::new();
-        {
-            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            for span in batch {
-                let trace_id = span.span_context.trace_id();
-                let local_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
-                pending.entry(trace_id).or_default().push(span);
-                if local_root {
-                    if let Some(spans) = pending.remove(&trace_id) {
-                        complete.push(spans);
-                    }
-                }
-            }
-        }
-        for spans in complete {
-            self.print(&spans);
+        let now = Instant::now();
+        let (early, ready, waiting) = {
+            let mut pending = self.inner.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            let early = pending.add(batch, now);
+            let ready = pending.ready(now);
+            (early, ready, !pending.is_empty())
+        };
+        self.inner.print(early);
+        self.inner.print(ready);
+        if waiting {
+            self.ensure_ticker();
         }
         Ok(())
     }
 
-    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
-        self.print_all_pending();
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.print_all();
         Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        *self.inner.stop.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.inner.wake.notify_all();
+        self.inner.print_all();
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        *self.inner.resource.lock().unwrap_or_else(PoisonError::into_inner) = Some(resource.clone());
+    }
+}
+
+impl Drop for ConsoleExporter {
+    fn drop(&mut self) {
+        // Dropped without a shutdown: print what is left rather than lose it.
+        *self.inner.stop.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.inner.wake.notify_all();
+        self.inner.print_all();
     }
 }
 

@@ -75,7 +75,8 @@ type AddProcessor = Box<dyn FnOnce(TracerProviderBuilder, &mut Pipes) -> TracerP
 ///
 /// Every setting can also come from the standard `OTEL_*` environment
 /// variables (a setting made in code wins over its variable). With nothing
-/// configured, every finished trace is printed to stdout as a readable tree;
+/// configured, every finished trace is printed to stderr as a readable tree
+/// ([`ConsoleExporter`] says why stderr and not OTLP);
 /// with `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans go to that OTLP endpoint
 /// instead, with no code change.
 ///
@@ -220,7 +221,7 @@ impl Builder {
         self
     }
 
-    /// Also prints finished traces to stdout as trees. This is the default
+    /// Also prints finished traces to stderr as trees. This is the default
     /// when nothing else is configured; call it to keep the console next to
     /// another exporter.
     ///
@@ -487,7 +488,7 @@ impl Builder {
             builder = add(builder, &mut pipes);
         }
         if config.console {
-            builder = pipes.batched(builder, ConsoleExporter::stdout(), "the console".to_owned(), None);
+            builder = pipes.batched(builder, ConsoleExporter::stderr(), "the console".to_owned(), None);
         }
         #[cfg(feature = "otlp")]
         if let Some(otlp) = &config.otlp {

@@ -136,6 +136,7 @@ impl Capturer {
             .with_span_processor(collector.clone())
             .build();
         let scope = Redirect::open(provider.clone(), Some(Arc::clone(&self.service_name)));
+        collector.claim_for(scope.claims());
         (collector, provider, scope)
     }
 
@@ -153,7 +154,9 @@ impl Capturer {
 }
 
 /// The spans a [`capture`] saw, in the order they ended, plus the result of
-/// the captured code. Lookup helpers panic with the whole capture printed as
+/// the captured code. Spans of traces the capture started are collected
+/// even when they start on tasks that lost its context (a server started
+/// inside the capture, called with the capture's `traceparent`). Lookup helpers panic with the whole capture printed as
 /// a tree, so a failing test shows what was emitted.
 ///
 /// ```
@@ -326,10 +329,24 @@ impl<R> Capture<R> {
     /// assert_eq!(trace_runtime::testing::capture(a).tree(), "a\n   n = 1\n");
     /// ```
     pub fn tree(&self) -> String {
-        tree::render(&self.spans, Style { timings: false, trace_ids: false })
+        tree::render(&self.spans, &Style::default())
     }
 
-    fn describe(&self) -> String {
+    /// The capture as an indented tree of span names only: the shape of the
+    /// trace, for a test that checks structure and nothing else.
+    ///
+    /// ```
+    /// # use trace_runtime::traced;
+    /// #[traced(attrs(n = 1))] fn a() { b(); c(); }
+    /// #[traced] fn b() {}
+    /// #[traced] fn c() {}
+    /// assert_eq!(trace_runtime::testing::capture(a).names_tree(), "a\n├─ b\n└─ c\n");
+    /// ```
+    pub fn names_tree(&self) -> String {
+        tree::names_tree(&self.spans)
+    }
+
+    pub(super) fn describe(&self) -> String {
         if self.spans.is_empty() {
             "  (no spans)".to_owned()
         } else {

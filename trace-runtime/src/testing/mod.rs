@@ -6,6 +6,19 @@
 //! threads or tasks that inherited its context. Captures are isolated from
 //! each other, so tests keep running in parallel: no `#[serial]`, no reset.
 //!
+//! Two things make that hold in real tests:
+//!
+//! - [`set_global_tag`](crate::set_global_tag) called inside a capture
+//!   applies to that capture's spans only;
+//! - a capture claims every trace it starts, so spans of those traces that
+//!   start on tasks that lost its context — a server started inside
+//!   [`capture_async`], whose connection tasks do not inherit it, serving a
+//!   request that carries the capture's `traceparent` — are collected too.
+//!
+//! Failures show what was emitted: lookups print the whole capture,
+//! [`Capture::assert_tree`] a line diff, [`Capture::assert_child_of`] the
+//! spans involved and the tree.
+//!
 //! ```
 //! use trace_runtime::testing::{capture, SpanDataExt};
 //! use trace_runtime::traced;
@@ -24,6 +37,7 @@
 //! assert!(captured.span("charge").is_child_of(order));
 //! ```
 
+mod assert;
 mod capture;
 mod collector;
 mod ext;
