@@ -231,6 +231,17 @@ fn exits_out_of_order_restore_the_right_span() {
     assert!(leaves[1].is_root(), "{}", c.tree());
 }
 
+#[traced(service = "billing")]
+fn billing() {
+    tracing::info_span!("ledger.write").in_scope(|| ());
+}
+
+#[test]
+fn tracing_spans_inherit_the_service_of_a_traced_ancestor() {
+    let c = traced_capture(billing);
+    assert_eq!(c.span("ledger.write").attribute_str("service.name"), Some("billing"));
+}
+
 #[test]
 fn follows_from_becomes_a_link() {
     let c = traced_capture(|| {

@@ -5,8 +5,8 @@
 //! The choices, documented on [`tracing_layer`](super::tracing_layer):
 //! the `message` field is the event's name (else the callsite's name);
 //! the level goes in a `level` attribute (`ERROR` … `TRACE`, as
-//! tracing-opentelemetry writes it) next to `target` and the `code.*`
-//! location; an `ERROR` event sets the span's status to ERROR; an event with
+//! tracing-opentelemetry writes it) next to `target` (the module, which
+//! says where it came from without a file path per event); an `ERROR` event sets the span's status to ERROR; an event with
 //! an `error` field and no message (what `#[instrument(err)]` emits) is an
 //! `exception` event with `exception.message`.
 
@@ -28,16 +28,10 @@ pub(super) fn record(event: &Event<'_>, cx: &Context) {
     }
     let meta = event.metadata();
     let mut fields =
-        EventFields { message: None, error: None, attributes: Vec::with_capacity(6 + meta.fields().len()) };
+        EventFields { message: None, error: None, attributes: Vec::with_capacity(2 + meta.fields().len()) };
     fields.attributes.push(KeyValue::new(Key::from_static_str("level"), Value::from(meta.level().as_str())));
     fields.attributes.push(KeyValue::new(Key::from_static_str("target"), Value::from(meta.target())));
     event.record(&mut fields);
-    if let Some(file) = meta.file() {
-        fields.attributes.push(KeyValue::new(Key::from_static_str("code.file.path"), Value::from(file)));
-    }
-    if let Some(line) = meta.line() {
-        fields.attributes.push(KeyValue::new(Key::from_static_str("code.line.number"), i64::from(line)));
-    }
     let EventFields { message, error, mut attributes } = fields;
     let is_error = *meta.level() == Level::ERROR;
     let description = if is_error { message.clone().or_else(|| error.clone()) } else { None };

@@ -69,8 +69,8 @@ pub use layer::TracingLayer;
 /// where it happens, whichever library made it current: directly inside a
 /// `#[traced]` function it lands on that function's span. Its name is its
 /// message (else the callsite's name); its fields are typed attributes,
-/// plus `level` (`ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`), `target`,
-/// `code.file.path` and `code.line.number`. An `ERROR` event sets the span's
+/// plus `level` (`ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`) and `target`.
+/// An `ERROR` event sets the span's
 /// status to ERROR (description: its message, else its `error` field); an
 /// event with an `error` field and no message — what `#[instrument(err)]`
 /// emits — is named `exception`, with `exception.message`. An event outside
