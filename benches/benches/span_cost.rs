@@ -1,5 +1,6 @@
 //! What one span costs with `#[traced]`, the raw OpenTelemetry SDK, tracing
-//! (alone and with tracing-opentelemetry) and fastrace, all in one run.
+//! (alone, with tracing-opentelemetry, and with traced's own
+//! `tracing_layer()`) and fastrace, all in one run.
 //!
 //! Groups are scenarios, functions within a group are implementations of the
 //! same trivial `#[inline(never)]` body (`cases::work`). Groups run in a fixed
@@ -27,7 +28,7 @@ use traced_benches::alloc::{allocations_per_call, CountingAlloc};
 use traced_benches::cases::{fastrace as ft, raw, traced, tracing as tr, work};
 use traced_benches::cpu::ThreadCpuTime;
 use traced_benches::export::{NullExporter, NullReporter};
-use traced_benches::setup::{self, sampled, set_five_tags, TracingOtel};
+use traced_benches::setup::{self, sampled, set_five_tags, TracingLayer, TracingOtel};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -116,6 +117,10 @@ fn sampled_out(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
     extra.case(&mut g, name, "tracing_otel", tr::root);
     extra.exported.insert("sampled_out/tracing_otel".to_owned(), otel.finish());
 
+    let layer = TracingLayer::new(Sampler::AlwaysOff);
+    extra.case(&mut g, name, "tracing_layer", tr::root);
+    extra.exported.insert("sampled_out/tracing_layer".to_owned(), layer.finish());
+
     extra.case(&mut g, name, "fastrace", ft::root_unsampled);
     g.finish();
 }
@@ -138,6 +143,10 @@ fn sampled_group(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
     extra.case(&mut g, name, "tracing_otel", tr::root);
     extra.exported.insert("sampled/tracing_otel".to_owned(), otel.finish());
 
+    let layer = TracingLayer::new(sampled());
+    extra.case(&mut g, name, "tracing_layer", tr::root);
+    extra.exported.insert("sampled/tracing_layer".to_owned(), layer.finish());
+
     extra.case(&mut g, name, "fastrace", ft::root);
     g.finish();
 }
@@ -158,6 +167,10 @@ fn attrs3(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
     let otel = TracingOtel::new(sampled());
     extra.case(&mut g, name, "tracing_otel", tr::attrs3);
     extra.exported.insert("attrs3/tracing_otel".to_owned(), otel.finish());
+
+    let layer = TracingLayer::new(sampled());
+    extra.case(&mut g, name, "tracing_layer", tr::attrs3);
+    extra.exported.insert("attrs3/tracing_layer".to_owned(), layer.finish());
 
     extra.case(&mut g, name, "fastrace", ft::attrs3);
     g.finish();
@@ -199,6 +212,10 @@ fn async_group(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
     extra.case(&mut g, name, "tracing_otel", |x| traced_benches::block_on(tr::run_async(x)));
     extra.exported.insert("async/tracing_otel".to_owned(), otel.finish());
 
+    let layer = TracingLayer::new(sampled());
+    extra.case(&mut g, name, "tracing_layer", |x| traced_benches::block_on(tr::run_async(x)));
+    extra.exported.insert("async/tracing_layer".to_owned(), layer.finish());
+
     extra.case(&mut g, name, "fastrace", |x| traced_benches::block_on(ft::run_async(x)));
     g.finish();
 }
@@ -220,6 +237,10 @@ fn nested(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
     let otel = TracingOtel::new(sampled());
     extra.case(&mut g, name, "tracing_otel", tr::parent);
     extra.exported.insert("nested/tracing_otel".to_owned(), otel.finish());
+
+    let layer = TracingLayer::new(sampled());
+    extra.case(&mut g, name, "tracing_layer", tr::parent);
+    extra.exported.insert("nested/tracing_layer".to_owned(), layer.finish());
 
     extra.case(&mut g, name, "fastrace", ft::parent);
     g.finish();

@@ -69,3 +69,31 @@ impl TracingOtel {
         self.exporter.exported()
     }
 }
+
+/// tracing with traced's own layer (`trace_runtime::tracing_layer()`, no
+/// tracing-opentelemetry), exporting through `init()`'s pipeline like the
+/// `traced` cases, as this thread's default subscriber until finished.
+#[derive(Debug)]
+pub struct TracingLayer {
+    guard: Option<trace_runtime::Guard>,
+    exporter: NullExporter,
+    default: Option<tracing::subscriber::DefaultGuard>,
+}
+
+impl TracingLayer {
+    /// Installs traced and the subscriber on this thread.
+    pub fn new(sampler: Sampler) -> Self {
+        let (guard, exporter) = traced(sampler);
+        let subscriber = tracing_subscriber::registry().with(trace_runtime::tracing_layer());
+        let default = Some(tracing::subscriber::set_default(subscriber));
+        TracingLayer { guard: Some(guard), exporter, default }
+    }
+
+    /// Removes the subscriber, shuts traced down and returns how many spans
+    /// were exported.
+    pub fn finish(mut self) -> u64 {
+        drop(self.default.take());
+        drop(self.guard.take());
+        self.exporter.exported()
+    }
+}

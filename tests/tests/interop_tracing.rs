@@ -6,6 +6,10 @@
 //! `init().install()`).
 //!
 //! Its own file: it sets the process-wide tracing subscriber.
+//!
+//! For users who keep tracing-opentelemetry; the built-in
+//! `trace_runtime::tracing_layer()` needs none of this and also records
+//! events directly inside `#[traced]` spans (`tests/tracing_layer.rs`).
 
 #![allow(clippy::unwrap_used)] // a panic is how a test reports
 

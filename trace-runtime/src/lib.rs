@@ -37,6 +37,9 @@ mod tags;
 mod tree;
 mod values;
 
+#[cfg(feature = "tracing")]
+mod tracing_bridge;
+
 #[doc(hidden)]
 #[path = "private/mod.rs"]
 pub mod __private;
@@ -57,6 +60,8 @@ pub use setup::{
 pub use span::{span, NewSpan, SpanGuard, SpanHandle};
 pub use tags::{clear_global_tags, global_tags, set_global_tag};
 pub use trace_macros::traced;
+#[cfg(feature = "tracing")]
+pub use tracing_bridge::{tracing_layer, TracingLayer};
 pub use values::{debug, display, ArrayElement, AttributeValue, DebugValue, DisplayValue};
 
 /// Re-exported so that generated code and users agree on one version.

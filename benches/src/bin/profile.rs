@@ -16,7 +16,7 @@ use std::time::Instant;
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::cases::{fastrace as ft, raw, traced, tracing as tr, work};
 use traced_benches::export::NullReporter;
-use traced_benches::setup::{self, sampled, set_five_tags, TracingOtel};
+use traced_benches::setup::{self, sampled, set_five_tags, TracingLayer, TracingOtel};
 
 #[inline(never)]
 fn measured(iters: u64, f: &dyn Fn(u64) -> u64) {
@@ -92,6 +92,16 @@ fn main() {
                 otel.finish();
             }
         }
+        "tracing_layer" => {
+            let layer = TracingLayer::new(sampler.unwrap_or(Sampler::AlwaysOff));
+            match scenario {
+                "attrs3" => run(iters, tr::attrs3),
+                "nested" | "nested_out" => run(iters, tr::parent),
+                "async" => run(iters, |x| traced_benches::block_on(tr::run_async(x))),
+                _ => run(iters, tr::root),
+            }
+            layer.finish();
+        }
         "fastrace" => match scenario {
             "off" => run(iters, ft::traced),
             "sampled_out" => run(iters, ft::root_unsampled),
@@ -101,7 +111,9 @@ fn main() {
             _ => run(iters, ft::root),
         },
         other => {
-            eprintln!("unknown peer {other:?}: plain, traced, raw, raw_code, tracing, tracing_otel, fastrace");
+            eprintln!(
+                "unknown peer {other:?}: plain, traced, raw, raw_code, tracing, tracing_otel, tracing_layer, fastrace"
+            );
             std::process::exit(2);
         }
     }

@@ -506,6 +506,8 @@ impl Builder {
             let _ = provider.shutdown_with_timeout(Duration::ZERO);
             return Err(Error::AlreadyInstalled);
         }
+        #[cfg(feature = "tracing")]
+        crate::tracing_bridge::install_default();
         Ok(Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others))
     }
 }
