@@ -43,6 +43,9 @@ pub mod __private;
 
 pub mod propagation;
 
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub mod http;
+
 #[cfg(feature = "testing")]
 pub mod testing;
 
