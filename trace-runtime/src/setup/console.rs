@@ -74,16 +74,19 @@ impl SpanExporter for ConsoleExporter {
         let mut complete = Vec::new();
         {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            // Traces whose local root ended, printed after the whole batch is
+            // in: an in-process server span (remote parent) ends before the
+            // client span around it, and both belong in one block.
+            let mut finished: Vec<TraceId> = Vec::new();
             for span in batch {
                 let trace_id = span.span_context.trace_id();
                 let local_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
                 pending.entry(trace_id).or_default().push(span);
-                if local_root {
-                    if let Some(spans) = pending.remove(&trace_id) {
-                        complete.push(spans);
-                    }
+                if local_root && !finished.contains(&trace_id) {
+                    finished.push(trace_id);
                 }
             }
+            complete.extend(finished.iter().filter_map(|trace_id| pending.remove(trace_id)));
         }
         for spans in complete {
             self.print(&spans);
