@@ -65,6 +65,6 @@ pub use values::{debug, display, ArrayElement, AttributeValue, DebugValue, Displ
 pub use opentelemetry;
 
 /// The README's tour, compiled and run as doctests so it stays true.
-#[cfg(all(doctest, feature = "testing"))]
+#[cfg(all(doctest, feature = "testing", feature = "axum", feature = "reqwest-middleware"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

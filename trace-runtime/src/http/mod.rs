@@ -114,10 +114,11 @@ pub fn server_layer() -> ServerLayer {
 /// injects it into the request's headers: see the [module docs](self).
 ///
 /// ```
+/// use tower::{Service, ServiceExt};
 /// use tower_layer::Layer;
 ///
-/// use tower::{Service, ServiceExt};
-///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # let _guard = trace_runtime::init().env_lookup(|_| None).exporter(trace_runtime::ConsoleExporter::to_writer(std::io::sink())).install().unwrap();
 /// // Stands in for the network: answers with the traceparent it was sent.
 /// let send = tower::service_fn(|request: http::Request<String>| async move {
 ///     let traceparent = request.headers().get("traceparent").map(|v| v.to_str().unwrap_or("").to_owned());
@@ -126,12 +127,9 @@ pub fn server_layer() -> ServerLayer {
 /// // With tonic: HealthClient::new(trace_runtime::http::client_layer().layer(channel))
 /// let mut client = trace_runtime::http::client_layer().layer(send);
 ///
-/// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// # let mut client = client;
-/// # let _guard = trace_runtime::init().env_lookup(|_| None).exporter(trace_runtime::ConsoleExporter::to_writer(std::io::sink())).install().unwrap();
 /// let request = http::Request::new(String::new());
 /// let response = client.ready().await.unwrap().call(request).await.unwrap();
-/// use http_body_util::BodyExt;
+/// # use http_body_util::BodyExt;
 /// let sent = response.into_body().collect().await.unwrap().to_bytes();
 /// assert!(sent.starts_with(b"00-")); // the client span's traceparent went along
 /// # }
