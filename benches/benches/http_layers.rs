@@ -122,7 +122,8 @@ fn client(c: &mut Criterion) {
     group.bench_function("none", |b| b.iter(|| black_box(call(&plain))));
 
     let (guard, _exported) = setup::traced(sampled());
-    let traced = ClientBuilder::new(reqwest.clone()).with(trace_runtime::http::client_middleware()).with(Answer).build();
+    let traced =
+        ClientBuilder::new(reqwest.clone()).with(trace_runtime::http::client_middleware()).with(Answer).build();
     group.bench_function("client_middleware", |b| b.iter(|| black_box(call(&traced))));
     drop(guard);
 
