@@ -53,8 +53,8 @@ pub(crate) fn plain_client() -> reqwest::Client {
 }
 
 /// A streamed response body: the chunks sent on the channel, and a signal
-/// once the body is dropped (after the server span's end, the layer ends
-/// the span right after).
+/// when the body is dropped (the layer's body wrapper ends the server span
+/// right after, in the same drop).
 pub(crate) struct StreamedBody {
     chunks: mpsc::Receiver<Bytes>,
     dropped: Option<oneshot::Sender<()>>,
