@@ -2,10 +2,14 @@
 //!
 //! `frontend` (this process) handles a checkout and calls `backend` (this
 //! example started again as a child process, with its own `init()` and
-//! service name) over HTTP with axum and reqwest. The client span injects
-//! `traceparent` into the request; the backend's handler continues the
-//! trace from the request headers in one line. Each process prints its part
-//! of the trace; both parts carry the same trace id.
+//! service name) over HTTP with axum and reqwest. Two lines do all the
+//! tracing of HTTP: `.with(trace_runtime::http::client_middleware())` on
+//! the client (a client span per request, its context in the request's
+//! `traceparent`) and `.layer(trace_runtime::http::server_layer())` on the
+//! backend's router (a server span per request, continuing the caller's
+//! trace). No `parent =`, no headers by hand. Each process prints its part
+//! of the one trace: the backend's server span hangs under the frontend's
+//! client span (same trace id, its parent id is the client span's id).
 //!
 //! ```sh
 //! cargo run -p traced-examples --example distributed
@@ -16,11 +20,12 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use axum::http::{HeaderMap, Uri};
+use axum::extract::Path;
 use axum::routing::get;
 use axum::Router;
 use opentelemetry::KeyValue;
-use trace_runtime::{current_span, propagation, traced};
+use reqwest_middleware::ClientWithMiddleware;
+use trace_runtime::{current_span, traced};
 
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("backend") {
@@ -44,13 +49,13 @@ fn fail(message: String) -> ! {
 
 // ---------------------------------------------------------------- backend
 
-/// The backend's handler: the span continues the caller's trace, in one line.
-async fn price_handler(headers: HeaderMap, uri: Uri) -> String {
-    let sku = uri.query().and_then(|q| q.strip_prefix("sku=")).unwrap_or("unknown").to_owned();
-    propagation::with_remote_parent(&headers, price(sku)).await
+/// The backend's route: the server layer's span (`GET /price/{sku}`,
+/// continuing the caller's trace) is current here.
+async fn price_handler(Path(sku): Path<String>) -> String {
+    price(sku).await
 }
 
-#[traced(kind = server, name = "GET /price", attrs(http.request.method = "GET", sku))]
+#[traced(attrs(sku))]
 async fn price(sku: String) -> String {
     let cents = tariff(&sku);
     current_span().add_event("priced", [KeyValue::new("price.cents", cents)]);
@@ -78,7 +83,7 @@ fn backend() {
             // The frontend closes our stdin when it is done.
             let _ = tokio::task::spawn_blocking(|| std::io::stdin().lines().count()).await;
         };
-        let app = Router::new().route("/price", get(price_handler));
+        let app = Router::new().route("/price/{sku}", get(price_handler)).layer(trace_runtime::http::server_layer());
         if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
             fail(format!("backend server: {e}"));
         }
@@ -90,7 +95,7 @@ fn backend() {
 
 /// Returns the total and the trace id.
 #[traced(name = "checkout", attrs(cart.items = skus.len()))]
-async fn checkout(client: &reqwest::Client, backend: &str, skus: &[&str]) -> (i64, String) {
+async fn checkout(client: &ClientWithMiddleware, backend: &str, skus: &[&str]) -> (i64, String) {
     let mut total = 0;
     for sku in skus {
         total += fetch_price(client, backend, sku).await;
@@ -99,17 +104,10 @@ async fn checkout(client: &reqwest::Client, backend: &str, skus: &[&str]) -> (i6
     (total, current_span().trace_id())
 }
 
-/// The client span: its context goes into the request headers.
-#[traced(kind = client, name = "GET /price", attrs(http.request.method = "GET", sku = *sku))]
-async fn fetch_price(client: &reqwest::Client, backend: &str, sku: &str) -> i64 {
-    let mut headers = HeaderMap::new();
-    propagation::inject(&mut headers);
-    let response = client.get(format!("{backend}/price?sku={sku}")).headers(headers).send().await;
-    let body = match response {
-        Ok(response) => {
-            current_span().set_attribute("http.response.status_code", i64::from(response.status().as_u16()));
-            response.text().await.unwrap_or_default()
-        }
+/// A plain call: the middleware makes the client span and injects it.
+async fn fetch_price(client: &ClientWithMiddleware, backend: &str, sku: &str) -> i64 {
+    let body = match client.get(format!("{backend}/price/{sku}")).send().await {
+        Ok(response) => response.text().await.unwrap_or_default(),
         Err(e) => {
             current_span().record_error(&e);
             String::new()
@@ -136,7 +134,9 @@ fn frontend() {
     let forward = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
 
     let guard = trace_runtime::init().service_name("frontend").install().unwrap_or_else(|e| fail(e.to_string()));
-    let client = reqwest::Client::new();
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(trace_runtime::http::client_middleware())
+        .build();
     let (total, trace_id) = runtime().block_on(checkout(&client, &backend, &["book", "pen"]));
     println!("checkout total: {total} cents");
     println!(

@@ -46,6 +46,9 @@ pub mod __private;
 
 pub mod propagation;
 
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub mod http;
+
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -68,6 +71,6 @@ pub use values::{debug, display, ArrayElement, AttributeValue, DebugValue, Displ
 pub use opentelemetry;
 
 /// The README's tour, compiled and run as doctests so it stays true.
-#[cfg(all(doctest, feature = "testing"))]
+#[cfg(all(doctest, feature = "testing", feature = "axum", feature = "reqwest-middleware"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

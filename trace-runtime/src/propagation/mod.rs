@@ -42,6 +42,7 @@
 //! one is used instead of W3C.
 
 mod carrier;
+pub(crate) mod handled;
 mod w3c;
 
 use std::collections::HashMap;
@@ -105,6 +106,10 @@ pub fn extract_onto(base: &Context, carrier: &impl Extract) -> Context {
         .iter()
         .map(|(key, (value, metadata))| KeyValueMetadata::new(key.clone(), value.clone(), metadata.clone()))
         .collect();
+    if remote.is_valid() && handled::already_continued(base, &remote) {
+        // A server layer already continued this caller: stay in its span.
+        return base.clone();
+    }
     if !remote.is_valid() {
         // Nothing to continue: the work stays in the current trace, or
         // starts a new one when no span is current.
