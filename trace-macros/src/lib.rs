@@ -1,8 +1,8 @@
 //! The `#[traced]` attribute. Use it through `trace-runtime`, which
 //! re-exports it and provides the runtime it expands to.
 //!
-//! This entry only parses and hands over: [`args`] validates the arguments,
-//! [`item`] builds the typed view of the annotated item, [`expand`]
+//! This entry only parses and hands over: `args` validates the arguments,
+//! `item` builds the typed view of the annotated item, `expand`
 //! generates code. The expander never sees invalid input; on error the
 //! original item is emitted unchanged next to the error (for an impl block,
 //! without the `#[traced]` of its methods), so users see one error and keep
