@@ -12,9 +12,9 @@
 //! client span (same trace id, its parent id is the client span's id).
 //!
 //! ```sh
-//! cargo run -p traced-examples --example distributed
+//! cargo run -p traced-examples --features axum,reqwest --example distributed
 //! # both services to one OTLP backend (e.g. Jaeger), no code change:
-//! OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 cargo run -p traced-examples --example distributed
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 cargo run -p traced-examples --features axum,reqwest --example distributed
 //! ```
 
 use std::io::{BufRead, BufReader, Write};

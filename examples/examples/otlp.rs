@@ -16,6 +16,8 @@
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
+// The SDK's types come re-exported: no `opentelemetry_sdk` dependency to keep in step.
+use trace_runtime::opentelemetry_sdk::trace::Sampler;
 use trace_runtime::{current_span, log_ids, span, traced};
 
 /// The decorator form (`@tracer.start_as_current_span("span")`).
@@ -75,6 +77,8 @@ fn main() {
         .service_name("my.service.name")
         .otlp()
         .console()
+        // Every trace that starts here; a caller's choice is followed.
+        .sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
         .otlp_timeout(Duration::from_secs(2))
         .shutdown_timeout(Duration::from_secs(3));
     let endpoint = match builder.resolve() {

@@ -26,6 +26,13 @@
 //! With nothing installed, a traced function costs about as much as a plain
 //! call; a provider set with `opentelemetry::global::set_tracer_provider` is
 //! honoured without `init()`.
+//!
+//! Items behind a cargo feature (`testing`, `grpc`, `tls`, `otlp`) say so
+//! in these docs; docs.rs builds them with every feature on.
+
+// On docs.rs (nightly, `--cfg docsrs`), `doc_cfg` labels every item behind a
+// cargo feature with the feature it needs, from its `#[cfg]`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod context;
 mod dispatch;
@@ -42,6 +49,7 @@ mod tracing_bridge;
 
 #[doc(hidden)]
 #[path = "private/mod.rs"]
+#[allow(rustdoc::private_intra_doc_links)] // hidden; its docs are for maintainers (`--document-private-items`)
 pub mod __private;
 
 pub mod propagation;
@@ -69,6 +77,22 @@ pub use values::{debug, display, ArrayElement, AttributeValue, DebugValue, Displ
 
 /// Re-exported so that generated code and users agree on one version.
 pub use opentelemetry;
+
+/// The OpenTelemetry SDK this crate is built on, re-exported so that
+/// [`Sampler`](opentelemetry_sdk::trace::Sampler),
+/// [`SpanExporter`](opentelemetry_sdk::trace::SpanExporter) and
+/// [`SpanData`](opentelemetry_sdk::trace::SpanData) need no dependency of
+/// your own (and never one of a different version).
+///
+/// ```
+/// use trace_runtime::opentelemetry_sdk::trace::Sampler;
+///
+/// // Keep a quarter of the traces that start here; follow the caller's choice otherwise.
+/// let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.25)));
+/// let config = trace_runtime::init().env_lookup(|_| None).sampler(sampler).resolve().unwrap();
+/// assert!(format!("{:?}", config.sampler).contains("TraceIdRatioBased(0.25)"));
+/// ```
+pub use opentelemetry_sdk;
 
 /// The README's tour, compiled and run as doctests so it stays true.
 #[cfg(all(doctest, feature = "testing", feature = "axum", feature = "reqwest-middleware"))]

@@ -40,7 +40,7 @@ fn err_sets_error_status_and_an_exception_event() {
         Some(&Value::from("card declined: insufficient funds".to_string()))
     );
     let ty = span.event_attribute("exception", "exception.type").map(ToString::to_string);
-    assert_eq!(ty.as_deref(), Some("errors_panics::Declined"));
+    assert_eq!(ty.as_deref(), Some("suite::errors_panics::Declined"));
 }
 
 #[test]

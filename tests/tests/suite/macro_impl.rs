@@ -64,7 +64,7 @@ fn every_method_is_traced_as_type_method_with_the_blocks_arguments() {
     assert_eq!(add.span_kind, SpanKind::Client);
     assert_eq!(add.attribute("item"), Some(&Value::I64(3)));
     assert_eq!(add.attribute_str("store"), Some("main"));
-    assert_eq!(add.attribute_str("code.function.name"), Some("macro_impl::Inventory::add"));
+    assert_eq!(add.attribute_str("code.function.name"), Some("suite::macro_impl::Inventory::add"));
 }
 
 #[test]

@@ -1,0 +1,6 @@
+//! With neither `init()` nor a user's provider nor a capture anywhere in the
+//! process, traced code runs unchanged and records nothing. A binary of its
+//! own: nothing else may install a provider or open a capture here.
+
+mod api;
+mod macro_shapes;

@@ -1,0 +1,24 @@
+//! Every integration test that needs nothing process-wide — only
+//! `testing::capture`, its own provider or receiver, or
+//! `Builder::env_lookup` — in one test binary: one link step instead of one
+//! per file, and the captures run in parallel as users' tests do. Tests that
+//! install the runtime, set global tags, a global provider, subscriber or
+//! propagator, or read the process environment keep a binary of their own
+//! next to this folder.
+
+mod async_runtime;
+mod async_shapes;
+mod capture_isolation;
+mod console_tree;
+mod env_config;
+mod errors_panics;
+mod interop_logs;
+mod macro_args;
+mod macro_hygiene;
+mod macro_impl;
+mod macro_links_parent;
+mod manual_spans;
+mod propagation;
+mod receiver_smoke;
+mod traced_attrs;
+mod traced_fns;
