@@ -35,7 +35,8 @@ pub struct Meta {
     /// Returns `type_name` of a marker fn nested in the traced function:
     /// `crate::module::Type::function::__traced_marker`.
     pub marker: fn() -> &'static str,
-    /// Keys the function records itself (`attrs`, `args`, `ret`): they shadow global tags.
+    /// Keys the function records itself (`attrs`, `args`, `ret`). Appended after the global tags
+    /// when recorded, they win at export, where each key keeps its latest value.
     pub recorded_keys: &'static [&'static str],
 }
 
