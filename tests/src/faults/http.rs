@@ -155,9 +155,14 @@ fn serve(stream: TcpStream, books: &Books) {
         let stream = reader.get_mut();
         match fault {
             HttpFault::Healthy | HttpFault::SlowRead(_) => {
+                // Counted before answering: once the exporter has its 200
+                // (and shutdown may return), the count must already be
+                // there. Taken back if the answer cannot be written.
+                delivered.fetch_add(spans, Ordering::SeqCst);
                 if answer(stream, 200, None, b"").is_ok() {
-                    delivered.fetch_add(spans, Ordering::SeqCst);
                     received.lock().unwrap_or_else(PoisonError::into_inner).extend(decoded);
+                } else {
+                    delivered.fetch_sub(spans, Ordering::SeqCst);
                 }
             }
             HttpFault::Hang => {
