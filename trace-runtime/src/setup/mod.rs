@@ -303,7 +303,11 @@ impl Builder {
     /// use std::time::Duration;
     /// let b = trace_runtime::init().otlp_timeout(Duration::from_secs(3));
     /// # drop(b);
-    /// let err = trace_runtime::init().otlp_timeout(Duration::from_secs(2 * 86_400)).resolve().unwrap_err();
+    /// let err = trace_runtime::init()
+    ///     .otlp_endpoint("http://localhost:4318")
+    ///     .otlp_timeout(Duration::from_secs(2 * 86_400))
+    ///     .resolve()
+    ///     .unwrap_err();
     /// assert!(err.to_string().contains("otlp_timeout"));
     /// ```
     #[cfg(feature = "otlp")]
