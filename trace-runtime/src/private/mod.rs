@@ -1,7 +1,7 @@
 //! The only items `#[traced]` expands to. Not public API: names and
 //! signatures change without notice.
 //!
-//! Every entry point checks [`dispatch::is_off`] first and does nothing else
+//! Every entry point checks `dispatch::is_off` first and does nothing else
 //! when nothing is installed: the closures the macro passes (argument
 //! recording, `parent`, `links`) run only past that check.
 
@@ -35,7 +35,8 @@ pub struct Meta {
     /// Returns `type_name` of a marker fn nested in the traced function:
     /// `crate::module::Type::function::__traced_marker`.
     pub marker: fn() -> &'static str,
-    /// Keys the function records itself (`attrs`, `args`, `ret`): they shadow global tags.
+    /// Keys the function records itself (`attrs`, `args`, `ret`). Appended after the global tags
+    /// when recorded, they win at export, where each key keeps its latest value.
     pub recorded_keys: &'static [&'static str],
 }
 

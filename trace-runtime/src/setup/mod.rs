@@ -20,7 +20,8 @@ mod guard;
 mod otlp;
 mod report;
 mod sampler;
-mod split;
+/// Shared with the test capture, which keeps each attribute key once too.
+pub(crate) mod split;
 mod tally;
 mod worker;
 
@@ -294,9 +295,20 @@ impl Builder {
     /// How long one OTLP export may take (else `OTEL_EXPORTER_OTLP_TIMEOUT`;
     /// default 10 s).
     ///
+    /// At most one day: a longer timeout makes [`install`](Self::install)
+    /// (and [`resolve`](Self::resolve)) return [`Error::InvalidConfig`]
+    /// naming `otlp_timeout`.
+    ///
     /// ```
-    /// let b = trace_runtime::init().otlp_timeout(std::time::Duration::from_secs(3));
+    /// use std::time::Duration;
+    /// let b = trace_runtime::init().otlp_timeout(Duration::from_secs(3));
     /// # drop(b);
+    /// let err = trace_runtime::init()
+    ///     .otlp_endpoint("http://localhost:4318")
+    ///     .otlp_timeout(Duration::from_secs(2 * 86_400))
+    ///     .resolve()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("otlp_timeout"));
     /// ```
     #[cfg(feature = "otlp")]
     pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
@@ -320,9 +332,16 @@ impl Builder {
     /// At most this many finished spans wait for export; more are dropped
     /// and counted in [`lost_spans`] (else `OTEL_BSP_MAX_QUEUE_SIZE`; default 2048).
     ///
+    /// From 1 (0 is taken as 1) to 65,536, since the queue's memory is
+    /// reserved up front: more makes [`install`](Self::install) (and
+    /// [`resolve`](Self::resolve)) return [`Error::InvalidConfig`] naming
+    /// `batch_max_queue_size`.
+    ///
     /// ```
     /// let b = trace_runtime::init().batch_max_queue_size(8192);
     /// # drop(b);
+    /// let err = trace_runtime::init().batch_max_queue_size(1 << 20).resolve().unwrap_err();
+    /// assert!(err.to_string().contains("batch_max_queue_size"));
     /// ```
     pub fn batch_max_queue_size(mut self, spans: usize) -> Self {
         self.settings.batch.max_queue_size = Some(spans.max(1));
@@ -331,9 +350,16 @@ impl Builder {
 
     /// Time between two exports (else `OTEL_BSP_SCHEDULE_DELAY`; default 5 s).
     ///
+    /// From 1 ms (shorter is taken as 1 ms) to one day: longer makes
+    /// [`install`](Self::install) (and [`resolve`](Self::resolve)) return
+    /// [`Error::InvalidConfig`] naming `batch_schedule_delay`.
+    ///
     /// ```
-    /// let b = trace_runtime::init().batch_schedule_delay(std::time::Duration::from_millis(500));
+    /// use std::time::Duration;
+    /// let b = trace_runtime::init().batch_schedule_delay(Duration::from_millis(500));
     /// # drop(b);
+    /// let err = trace_runtime::init().batch_schedule_delay(Duration::MAX).resolve().unwrap_err();
+    /// assert!(err.to_string().contains("batch_schedule_delay"));
     /// ```
     pub fn batch_schedule_delay(mut self, delay: Duration) -> Self {
         self.settings.batch.schedule_delay = Some(delay.max(Duration::from_millis(1)));
@@ -343,9 +369,19 @@ impl Builder {
     /// Spans per export request (else `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`;
     /// default 512, at most the queue size).
     ///
+    /// From 1 (0 is taken as 1) to the queue size (itself at most 65,536):
+    /// more makes [`install`](Self::install) (and [`resolve`](Self::resolve))
+    /// return [`Error::InvalidConfig`] naming `batch_max_export_batch_size`.
+    ///
     /// ```
     /// let b = trace_runtime::init().batch_max_export_batch_size(256);
     /// # drop(b);
+    /// let err = trace_runtime::init()
+    ///     .batch_max_queue_size(100)
+    ///     .batch_max_export_batch_size(200)
+    ///     .resolve()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("batch_max_export_batch_size"));
     /// ```
     pub fn batch_max_export_batch_size(mut self, spans: usize) -> Self {
         self.settings.batch.max_export_batch_size = Some(spans.max(1));
@@ -373,9 +409,16 @@ impl Builder {
     /// How long one export may take, whatever the exporter's own timeout
     /// (else `OTEL_BSP_EXPORT_TIMEOUT`; default 30 s).
     ///
+    /// At most one day: longer makes [`install`](Self::install) (and
+    /// [`resolve`](Self::resolve)) return [`Error::InvalidConfig`] naming
+    /// `batch_export_timeout`.
+    ///
     /// ```
-    /// let b = trace_runtime::init().batch_export_timeout(std::time::Duration::from_secs(5));
+    /// use std::time::Duration;
+    /// let b = trace_runtime::init().batch_export_timeout(Duration::from_secs(5));
     /// # drop(b);
+    /// let err = trace_runtime::init().batch_export_timeout(Duration::from_secs(90_000)).resolve().unwrap_err();
+    /// assert!(err.to_string().contains("batch_export_timeout"));
     /// ```
     pub fn batch_export_timeout(mut self, timeout: Duration) -> Self {
         self.settings.batch.export_timeout = Some(timeout);
@@ -400,9 +443,16 @@ impl Builder {
     /// the whole timeout, so a hung one costs the others nothing; the same
     /// bound applies to [`Guard::flush`].
     ///
+    /// At most one day, like the other durations: longer makes
+    /// [`install`](Self::install) (and [`resolve`](Self::resolve)) return
+    /// [`Error::InvalidConfig`] naming `shutdown_timeout`.
+    ///
     /// ```
-    /// let b = trace_runtime::init().shutdown_timeout(std::time::Duration::from_secs(2));
+    /// use std::time::Duration;
+    /// let b = trace_runtime::init().shutdown_timeout(Duration::from_secs(2));
     /// # drop(b);
+    /// let err = trace_runtime::init().shutdown_timeout(Duration::MAX).resolve().unwrap_err();
+    /// assert!(err.to_string().contains("shutdown_timeout"));
     /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
@@ -446,6 +496,14 @@ impl Builder {
     /// assert!(err.to_string().contains("OTEL_TRACES_SAMPLER_ARG"));
     /// ```
     pub fn resolve(&self) -> Result<Config, Error> {
+        // Deadlines are `now + timeout`: unbounded, that could overflow.
+        if self.shutdown_timeout > Duration::from_millis(env::MAX_MILLIS) {
+            return Err(Error::InvalidConfig {
+                setting: "shutdown_timeout",
+                value: format!("{:?}", self.shutdown_timeout),
+                accepted: "a duration of at most one day",
+            });
+        }
         match &self.lookup {
             Some(lookup) => config::resolve(&self.settings, lookup.as_ref()),
             None => config::resolve(&self.settings, &env::process_lookup),
@@ -518,5 +576,25 @@ impl std::fmt::Debug for Builder {
             .field("service_name", &self.settings.service_name)
             .field("processors", &self.processors.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shutdown_timeout_over_a_day_is_refused_not_overflowed() {
+        let day = Duration::from_millis(env::MAX_MILLIS);
+        assert!(init().env_lookup(|_| None).shutdown_timeout(day).resolve().is_ok());
+        for too_long in [day + Duration::from_millis(1), Duration::MAX] {
+            match init().env_lookup(|_| None).shutdown_timeout(too_long).install() {
+                Err(Error::InvalidConfig { setting, accepted, .. }) => {
+                    assert_eq!(setting, "shutdown_timeout");
+                    assert_eq!(accepted, "a duration of at most one day");
+                }
+                other => panic!("expected InvalidConfig, got {other:?}"),
+            }
+        }
     }
 }

@@ -8,8 +8,14 @@
 //! no request exceeds the limit. A span that is over the limit on its own
 //! (thousands of long attributes) can never be sent: it is set aside for the
 //! caller to count and name.
+//!
+//! Before any of that, a key set twice on a span (a global tag the span
+//! later set itself, or `set_attribute` called twice) is kept once, with its
+//! latest value: the SDK appends every `set_attribute`, where the
+//! OpenTelemetry specification says setting an existing key overwrites it.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use opentelemetry::trace::Status;
 use opentelemetry::{Array, KeyValue, StringValue, Value};
@@ -29,6 +35,40 @@ const ENVELOPE_BYTES: usize = 16 * 1024;
 
 /// Field tag plus the widest length prefix of a nested message or string.
 const FIELD: usize = 1 + 5;
+
+/// Up to this many attributes, duplicates are looked for pairwise (no
+/// allocation); beyond it, with a hash set.
+const PAIRWISE_UP_TO: usize = 16;
+
+/// Keeps each key of `attributes` once, with its latest (last) value, where
+/// that last one stands. Returns how many were removed. Costs nothing when
+/// there are fewer than two attributes, and allocates nothing when no key
+/// repeats in a span of at most [`PAIRWISE_UP_TO`] attributes.
+pub(crate) fn dedupe_attributes(attributes: &mut Vec<KeyValue>) -> usize {
+    let n = attributes.len();
+    if n < 2 {
+        return 0;
+    }
+    let repeats = if n <= PAIRWISE_UP_TO {
+        (1..n).any(|j| attributes[..j].iter().any(|kv| kv.key == attributes[j].key))
+    } else {
+        let mut seen = HashSet::with_capacity(n);
+        !attributes.iter().all(|kv| seen.insert(kv.key.as_str()))
+    };
+    if !repeats {
+        return 0;
+    }
+    // From the end: the first time a key is seen there is its latest value.
+    let keep: Vec<bool> = {
+        let mut seen = HashSet::with_capacity(n);
+        let mut keep: Vec<bool> = attributes.iter().rev().map(|kv| seen.insert(kv.key.as_str())).collect();
+        keep.reverse();
+        keep
+    };
+    let mut keep = keep.into_iter();
+    attributes.retain(|_| keep.next().unwrap_or(true));
+    n - attributes.len()
+}
 
 /// Cuts every string of `span` longer than [`MAX_VALUE_BYTES`].
 pub(crate) fn truncate(span: &mut SpanData) {
@@ -146,6 +186,7 @@ pub(crate) fn split(batch: Vec<SpanData>, max_bytes: usize) -> (Vec<Vec<SpanData
     let mut current: Vec<SpanData> = Vec::new();
     let mut used = 0;
     for mut span in batch {
+        dedupe_attributes(&mut span.attributes);
         truncate(&mut span);
         let len = encoded_len(&span);
         if len > budget {
@@ -190,6 +231,58 @@ mod tests {
             status: Status::Unset,
             instrumentation_scope: InstrumentationScope::builder("test").build(),
         }
+    }
+
+    fn keys_and_values(attributes: &[KeyValue]) -> Vec<(String, Value)> {
+        attributes.iter().map(|kv| (kv.key.as_str().to_owned(), kv.value.clone())).collect()
+    }
+
+    #[test]
+    fn a_key_set_twice_is_kept_once_with_its_latest_value() {
+        let mut attributes = vec![
+            KeyValue::new("code.function.name", "f"),
+            KeyValue::new("env", "prod"), // a global tag
+            KeyValue::new("n", 1_i64),
+            KeyValue::new("env", "canary"), // set later on the span
+            KeyValue::new("n", 2_i64),
+        ];
+        assert_eq!(dedupe_attributes(&mut attributes), 2);
+        assert_eq!(
+            keys_and_values(&attributes),
+            [
+                ("code.function.name".to_owned(), Value::from("f")),
+                ("env".to_owned(), Value::from("canary")),
+                ("n".to_owned(), Value::I64(2)),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_repeats_nothing_changes_small_or_large() {
+        let mut none: Vec<KeyValue> = Vec::new();
+        assert_eq!(dedupe_attributes(&mut none), 0);
+        let mut small: Vec<KeyValue> = (0..PAIRWISE_UP_TO).map(|i| KeyValue::new(format!("k{i}"), i as i64)).collect();
+        let before = keys_and_values(&small);
+        assert_eq!(dedupe_attributes(&mut small), 0);
+        assert_eq!(keys_and_values(&small), before);
+        let mut large: Vec<KeyValue> = (0..100).map(|i| KeyValue::new(format!("k{i}"), i as i64)).collect();
+        assert_eq!(dedupe_attributes(&mut large), 0);
+        assert_eq!(large.len(), 100);
+    }
+
+    #[test]
+    fn repeats_among_many_attributes_keep_the_last() {
+        let mut large: Vec<KeyValue> = (0..100).map(|i| KeyValue::new(format!("k{}", i % 40), i as i64)).collect();
+        assert_eq!(dedupe_attributes(&mut large), 60);
+        let values: Vec<i64> = large.iter().map(|kv| if let Value::I64(v) = kv.value { v } else { -1 }).collect();
+        assert_eq!(values, (60..100).collect::<Vec<i64>>());
+    }
+
+    #[test]
+    fn batches_are_deduplicated_before_they_are_sent() {
+        let batch = vec![span("s", vec![KeyValue::new("k", 1_i64), KeyValue::new("k", 2_i64)])];
+        let (requests, _) = split(batch, DEFAULT_MAX_EXPORT_BYTES);
+        assert_eq!(keys_and_values(&requests[0][0].attributes), [("k".to_owned(), Value::I64(2))]);
     }
 
     #[test]

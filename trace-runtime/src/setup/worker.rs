@@ -286,7 +286,16 @@ impl<E: SpanExporter> Worker<E> {
                     break Some(queue.spans.drain(..n).collect::<Vec<_>>());
                 }
                 if flush_wanted {
-                    queue.flush_done = queue.flush_requested;
+                    // Everything queued is exported: let the exporter flush
+                    // what it holds itself (the console prints pending
+                    // traces now), outside the lock, then wake the waiters.
+                    let ticket = queue.flush_requested;
+                    let resource = queue.resource.take();
+                    drop(queue);
+                    self.apply_resource(resource);
+                    self.flush_exporter();
+                    queue = self.shared.lock();
+                    queue.flush_done = queue.flush_done.max(ticket);
                     self.shared.wake_waiters.notify_all();
                     continue;
                 }
@@ -306,15 +315,34 @@ impl<E: SpanExporter> Worker<E> {
             };
             let resource = queue.resource.take();
             drop(queue);
-            if let (Some(resource), Some(exporter)) = (resource, &mut self.exporter) {
-                let _ = catch_unwind(AssertUnwindSafe(|| exporter.set_resource(&resource)));
-            }
+            self.apply_resource(resource);
             match batch {
                 Some(batch) => self.export(batch),
                 None => break,
             }
         }
         self.finish();
+    }
+
+    /// Hands the provider's resource to the exporter (once, before it needs it).
+    fn apply_resource(&mut self, resource: Option<Resource>) {
+        if let (Some(resource), Some(exporter)) = (resource, &mut self.exporter) {
+            let _ = catch_unwind(AssertUnwindSafe(|| exporter.set_resource(&resource)));
+        }
+    }
+
+    /// The exporter's own `force_flush`, on a flush: an exporter that holds
+    /// spans back (the console, waiting for a trace to be complete) sends
+    /// them now. A panic or an error is said, never passed on.
+    fn flush_exporter(&self) {
+        let Some(exporter) = &self.exporter else { return };
+        match catch_unwind(AssertUnwindSafe(|| exporter.force_flush())) {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => self.say(format!("flushing {} failed: {error}", self.shared.tally.label())),
+            Err(panic) => {
+                self.say(format!("{} panicked in force_flush: {}", self.shared.tally.label(), panic_message(&*panic)))
+            }
+        }
     }
 
     /// Exports one batch, split under the size limit, counting each part.
@@ -494,6 +522,41 @@ mod tests {
         assert_eq!(tally.pending(), 0);
         assert_eq!(delivered + tally.total_lost(), produced, "delivered {delivered}, lost {}", tally.total_lost());
         assert!(tally.total_lost() > 0, "spans ended after shutdown began are lost");
+    }
+
+    /// Holds spans back until its `force_flush`, as the console does.
+    #[derive(Debug, Clone, Default)]
+    struct Holding {
+        held: Arc<AtomicU64>,
+        flushed: Arc<AtomicU64>,
+    }
+
+    impl SpanExporter for Holding {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            self.held.fetch_add(batch.len() as u64, Ordering::SeqCst);
+            Ok(())
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            self.flushed.fetch_add(self.held.swap(0, Ordering::SeqCst), Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn flush_flushes_the_exporter_after_exporting() {
+        let exporter = Holding::default();
+        let mut limits = limits();
+        limits.delay = Duration::from_secs(3600); // only the flush exports
+        let pipeline = Pipeline::start(exporter.clone(), Tally::new("holding test"), limits, None);
+        let provider = SdkTracerProvider::builder().with_span_processor(pipeline.clone()).build();
+        let tracer = provider.tracer("flush");
+        for _ in 0..3 {
+            tracer.in_span("work", |_| {});
+        }
+        pipeline.flush(Instant::now() + Duration::from_secs(5)).unwrap();
+        assert_eq!(exporter.flushed.load(Ordering::SeqCst), 3, "the exporter's force_flush ran after the export");
+        pipeline.begin_shutdown(Instant::now() + Duration::from_secs(1));
+        assert!(pipeline.wait(Instant::now() + Duration::from_secs(1)));
     }
 
     #[test]

@@ -138,13 +138,12 @@ pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
             .as_ref()
             .filter(|service| resource_service.is_none_or(|r| **r != ***service))
             .map(|service| KeyValue::new("service.name", service.clone()));
-        let recorded_keys = spec.code.map_or(&[][..], |meta| meta.recorded_keys);
         let mut attributes = spec.take_attributes(usize::from(service_attribute.is_some()) + tags::count());
         attributes.extend(service_attribute);
         let own = attributes.len();
         tags::append_to(&mut attributes);
         if attributes.len() > own {
-            drop_shadowed_tags(&mut attributes, own, recorded_keys);
+            drop_shadowed_tags(&mut attributes, own);
         }
         let mut builder = SpanBuilder::from_name(spec.name).with_kind(spec.kind).with_attributes(attributes);
         if !spec.links.is_empty() {
@@ -177,14 +176,19 @@ pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
 }
 
 /// Removes the global tags (`attributes[own..]`) whose key the span has
-/// itself: in `attributes[..own]`, or among the keys its traced function
-/// records once it is recording (`recorded`). A key appears once, and the
-/// span's own value wins. In place, no allocation; only runs when tags are set.
-fn drop_shadowed_tags(attributes: &mut Vec<KeyValue>, own: usize, recorded: &[&str]) {
+/// itself in `attributes[..own]`: a key appears once, and the span's own
+/// value wins. In place, no allocation; only runs when tags are set.
+///
+/// Keys recorded once the span is recording (`attrs(..)`, `set_attribute`)
+/// are appended after the tags; the export pipelines and the test capture
+/// keep the latest value of a key (`setup/split.rs`). A tag is not removed
+/// here for a key the function merely *may* record: a value of `None`
+/// records nothing, and the tag must then stay.
+fn drop_shadowed_tags(attributes: &mut Vec<KeyValue>, own: usize) {
     let mut i = own;
     while i < attributes.len() {
         let key = &attributes[i].key;
-        if attributes[..own].iter().any(|kv| kv.key == *key) || recorded.contains(&key.as_str()) {
+        if attributes[..own].iter().any(|kv| kv.key == *key) {
             attributes.remove(i);
         } else {
             i += 1;

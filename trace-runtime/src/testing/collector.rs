@@ -18,8 +18,17 @@ pub(super) struct Collector {
 }
 
 impl Collector {
+    /// The spans ended so far, each attribute key once.
     pub(super) fn take(&self) -> Vec<SpanData> {
-        std::mem::take(&mut *self.spans.lock().unwrap_or_else(PoisonError::into_inner))
+        let mut spans = std::mem::take(&mut *self.spans.lock().unwrap_or_else(PoisonError::into_inner));
+        // As the export pipelines do, when the test reads them rather than
+        // when the traced code ends them: a key set twice (a global tag the
+        // span set again, or `set_attribute` called twice) is seen once, with
+        // its latest value, as the OpenTelemetry specification says.
+        for span in &mut spans {
+            crate::setup::split::dedupe_attributes(&mut span.attributes);
+        }
+        spans
     }
 
     /// From now on, traces started by this collector's spans are claimed.
