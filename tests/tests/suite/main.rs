@@ -2,16 +2,22 @@
 //! `testing::capture`, its own provider or receiver, or
 //! `Builder::env_lookup` — in one test binary: one link step instead of one
 //! per file, and the captures run in parallel as users' tests do. Tests that
-//! install the runtime, set global tags, a global provider, subscriber or
+//! install the runtime, set process-wide global tags (outside a capture), a global provider, subscriber or
 //! propagator, or read the process environment keep a binary of their own
 //! next to this folder.
 
 mod async_runtime;
 mod async_shapes;
+mod capture_assertions;
 mod capture_isolation;
+mod capture_server;
 mod console_tree;
 mod env_config;
 mod errors_panics;
+mod global_tags_parallel;
+mod http_client;
+mod http_common;
+mod http_server;
 mod interop_logs;
 mod macro_args;
 mod macro_hygiene;
@@ -22,3 +28,4 @@ mod propagation;
 mod receiver_smoke;
 mod traced_attrs;
 mod traced_fns;
+mod tracing_layer;

@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used)] // a panic is how a test reports
 
-mod http_common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,7 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use http_common::{client, plain_client, serve};
+use crate::http_common::{client, plain_client, serve};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use opentelemetry::trace::{SpanKind, Status};

@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used)] // a panic is how a test reports
 
-mod http_common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{any, get};
 use axum::Router;
 use bytes::Bytes;
-use http_common::{client, plain_client, serve, DropSignal, StreamedBody, USER_AGENT};
+use crate::http_common::{client, plain_client, serve, DropSignal, StreamedBody, USER_AGENT};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::Value;
 use trace_runtime::testing::{capture_async, SpanDataExt};
