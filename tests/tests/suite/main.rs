@@ -2,9 +2,9 @@
 //! `testing::capture`, its own provider or receiver, or
 //! `Builder::env_lookup` — in one test binary: one link step instead of one
 //! per file, and the captures run in parallel as users' tests do. Tests that
-//! install the runtime, set process-wide global tags (outside a capture), a global provider, subscriber or
-//! propagator, or read the process environment keep a binary of their own
-//! next to this folder.
+//! install the runtime, set process-wide global tags (outside a capture), a
+//! global provider, subscriber or propagator, or read the process environment
+//! keep a binary of their own next to this folder.
 
 mod async_runtime;
 mod async_shapes;
