@@ -5,18 +5,17 @@
 
 #![allow(clippy::unwrap_used)] // a panic is how a test reports
 
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::http_common::{client, plain_client, serve};
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use crate::http_common::{client, plain_client, serve};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use opentelemetry::trace::{SpanKind, Status};

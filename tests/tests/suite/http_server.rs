@@ -5,17 +5,16 @@
 
 #![allow(clippy::unwrap_used)] // a panic is how a test reports
 
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::http_common::{client, plain_client, serve, DropSignal, StreamedBody, USER_AGENT};
 use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{any, get};
 use axum::Router;
 use bytes::Bytes;
-use crate::http_common::{client, plain_client, serve, DropSignal, StreamedBody, USER_AGENT};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::Value;
 use trace_runtime::testing::{capture_async, SpanDataExt};
