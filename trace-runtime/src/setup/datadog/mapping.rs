@@ -362,3 +362,132 @@ fn events_json(span: &SpanData) -> String {
     out.push(']');
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::borrow::Cow;
+    use std::time::Duration;
+
+    use opentelemetry::trace::{SpanContext, TraceFlags, TraceId, TraceState};
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    use super::*;
+
+    fn span(kind: SpanKind, name: &'static str, attributes: Vec<KeyValue>) -> SpanData {
+        let trace_id = TraceId::from_hex("5b8efff798038103d269b633813fc60c").unwrap();
+        SpanData {
+            span_context: SpanContext::new(
+                trace_id,
+                SpanId::from_hex("00000000000000aa").unwrap(),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from_hex("00000000000000bb").unwrap(),
+            parent_span_is_remote: false,
+            span_kind: kind,
+            name: Cow::Borrowed(name),
+            start_time: UNIX_EPOCH + Duration::from_secs(10),
+            end_time: UNIX_EPOCH + Duration::from_secs(11),
+            attributes,
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::builder("trace-runtime").build(),
+        }
+    }
+
+    fn resource() -> ResourceTags {
+        ResourceTags::new(&Resource::builder_empty().with_service_name("shop").build())
+    }
+
+    #[test]
+    fn names_resources_and_types_are_derived_as_the_agent_does() {
+        let server = map(
+            &span(
+                SpanKind::Server,
+                "handler",
+                vec![KeyValue::new("http.request.method", "POST"), KeyValue::new("http.route", "/cart/{id}")],
+            ),
+            &resource(),
+        );
+        assert_eq!(server.name, "trace_runtime.server");
+        assert_eq!(server.resource, "POST /cart/{id}");
+        assert_eq!(server.span_type, "web");
+        assert_eq!(server.service, "shop");
+
+        let client =
+            map(&span(SpanKind::Client, "call", vec![KeyValue::new("http.request.method", "GET")]), &resource());
+        assert_eq!((client.resource.as_str(), client.span_type.as_str()), ("GET", "http"));
+
+        let redis = map(&span(SpanKind::Client, "get", vec![KeyValue::new("db.system", "redis")]), &resource());
+        assert_eq!(redis.span_type, "redis");
+        let producer = map(
+            &span(
+                SpanKind::Producer,
+                "send",
+                vec![
+                    KeyValue::new("messaging.operation.type", "send"),
+                    KeyValue::new("messaging.destination.name", "orders"),
+                ],
+            ),
+            &resource(),
+        );
+        assert_eq!((producer.resource.as_str(), producer.span_type.as_str()), ("send orders", "custom"));
+
+        let plain = map(&span(SpanKind::Internal, "work", vec![]), &resource());
+        assert_eq!((plain.name.as_str(), plain.resource.as_str()), ("trace_runtime.internal", "work"));
+        assert_eq!((plain.start, plain.duration), (10_000_000_000, 1_000_000_000));
+        assert_eq!(plain.trace_id_low, 0xd269b633813fc60c);
+        assert_eq!(plain.meta["_dd.p.tid"], "5b8efff798038103");
+        assert!(!plain.local_root && !plain.metrics.contains_key("_sampling_priority_v1"));
+    }
+
+    #[test]
+    fn explicit_attributes_win_and_leave_the_tags() {
+        let explicit = map(
+            &span(
+                SpanKind::Server,
+                "handler",
+                vec![
+                    KeyValue::new("operation.name", "rack.request"),
+                    KeyValue::new("resource.name", "home"),
+                    KeyValue::new("span.type", "worker"),
+                    KeyValue::new("service.name", "front"),
+                    KeyValue::new("big", i64::MAX),
+                ],
+            ),
+            &resource(),
+        );
+        assert_eq!(explicit.name, "rack.request");
+        assert_eq!(explicit.resource, "home");
+        assert_eq!(explicit.span_type, "worker");
+        assert_eq!(explicit.service, "front");
+        for key in TOP_LEVEL_KEYS {
+            assert!(!explicit.meta.contains_key(key), "{key}");
+        }
+        assert_eq!(explicit.meta["big"], i64::MAX.to_string(), "beyond a double's integers: kept as text");
+    }
+
+    #[test]
+    fn top_level_follows_service_changes_and_kinds() {
+        let mut root = span(SpanKind::Server, "root", vec![]);
+        root.parent_span_id = SpanId::INVALID;
+        let mut child = span(SpanKind::Internal, "child", vec![]);
+        child.parent_span_id = root.span_context.span_id();
+        let mut client = span(SpanKind::Client, "client", vec![]);
+        client.parent_span_id = root.span_context.span_id();
+        let mut chunk = vec![map(&root, &resource()), map(&child, &resource()), map(&client, &resource())];
+        // Distinct ids for the three spans.
+        chunk[1].span_id = 2;
+        chunk[2].span_id = 3;
+        mark_top_level(&mut chunk);
+        assert_eq!(chunk[0].metrics.get("_dd.top_level"), Some(&1.0));
+        assert_eq!(chunk[0].metrics.get("_sampling_priority_v1"), Some(&1.0));
+        assert_eq!(chunk[1].metrics.get("_dd.top_level"), None);
+        assert_eq!(chunk[2].metrics.get("_dd.measured"), Some(&1.0));
+    }
+}
