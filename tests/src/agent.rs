@@ -60,6 +60,11 @@ pub const AGENT_PATH_ENV: &str = "TRACED_TEST_AGENT";
 /// with a session token.
 pub const SESSION_HEADER: &str = "X-Datadog-Test-Session-Token";
 
+/// Every trace check the agent runs on native payloads (headers, trace
+/// count, content length, `meta.events` JSON, peer and DD service rules).
+pub const NATIVE_TRACE_CHECKS: &str = "trace_count_header,meta_tracer_version_header,trace_content_length,\
+                                       meta_events_is_valid_json,trace_peer_service,trace_dd_service";
+
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -130,6 +135,8 @@ wait "$pid""#;
             // Snapshots are not used; keep the agent away from the work tree.
             .arg(format!("--snapshot-dir={}", std::env::temp_dir().display()))
             .env("TRACED_AGENT_LOG", &log_path)
+            // Datadog's trace checks, on native (`/v0.4/traces`) payloads only.
+            .env("ENABLED_CHECKS", NATIVE_TRACE_CHECKS)
             .current_dir(std::env::temp_dir())
             .stdin(Stdio::piped())
             .stdout(log)
@@ -254,6 +261,93 @@ wait "$pid""#;
 
     fn get_ok(&self, path: &str) -> Vec<u8> {
         match http_get(self.otlp_http_port, path) {
+            Ok((200, body)) => body,
+            Ok((status, body)) => panic!("test agent: GET {path} -> {status}: {}", String::from_utf8_lossy(&body)),
+            Err(e) => panic!("test agent: GET {path} failed: {e}\nagent log:\n{}", self.log_tail()),
+        }
+    }
+
+    /// Native (Datadog-format) traces received on the APM port: a JSON
+    /// array of traces, each an array of spans as the agent decoded them
+    /// (`service`, `name`, `resource`, `type`, ids as numbers, `meta`,
+    /// `metrics`, ...).
+    pub fn datadog_traces(&self) -> Json {
+        let body = self.apm_get_ok("/test/session/traces");
+        serde_json::from_slice(&body).unwrap_or_else(|e| {
+            panic!("test agent returned non-JSON native traces: {e}: {}", String::from_utf8_lossy(&body))
+        })
+    }
+
+    /// Polls until at least `n` native spans arrived and returns them all,
+    /// flattened in arrival order.
+    ///
+    /// # Panics
+    ///
+    /// After `timeout`, with what did arrive.
+    pub fn wait_for_datadog_spans(&self, n: usize, timeout: Duration) -> Vec<Json> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let traces = self.datadog_traces();
+            let spans: Vec<Json> =
+                traces.as_array().into_iter().flatten().filter_map(Json::as_array).flatten().cloned().collect();
+            if spans.len() >= n {
+                return spans;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "test agent: expected at least {n} native span(s) within {timeout:?}, got {}: {traces:#}\n\
+                     agent log:\n{}",
+                    spans.len(),
+                    self.log_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The agent's trace-check verdict on everything received natively:
+    /// `Ok` when no check failed, else the failures as the agent words them.
+    pub fn trace_check_failures(&self) -> Result<(), String> {
+        match http_get(self.apm_port, "/test/trace_check/failures") {
+            Ok((200, _)) => Ok(()),
+            Ok((status, body)) => Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body))),
+            Err(e) => panic!("test agent: GET /test/trace_check/failures failed: {e}"),
+        }
+    }
+
+    /// Per check, how many times it passed, failed or was skipped (JSON:
+    /// `{"check": {"Passed_Checks": n, ...}}`).
+    pub fn trace_check_summary(&self) -> Json {
+        let body = self.apm_get_ok("/test/trace_check/summary");
+        serde_json::from_slice(&body).unwrap_or(Json::Null)
+    }
+
+    /// Compares what arrived natively with the snapshot `file` (a path
+    /// without `.json`), with the agent's normalisation (ids renumbered,
+    /// times left out) plus `ignores` (e.g. `meta.otel.trace_id`) and
+    /// `regex_placeholders` (`name:regex` pairs replaced in every string
+    /// value). A missing snapshot is written by the agent, and this says so.
+    pub fn datadog_snapshot(&self, file: &Path, ignores: &[&str], regex_placeholders: &[&str]) -> Result<(), String> {
+        let existed = file.with_extension("json").is_file();
+        let path = format!(
+            "/test/session/snapshot?file={}&ignores={}&regex_placeholders={}",
+            percent_encode(&file.display().to_string()),
+            percent_encode(&ignores.join(",")),
+            percent_encode(&regex_placeholders.join(","))
+        );
+        match http_get(self.apm_port, &path) {
+            Ok((200, _)) if existed => Ok(()),
+            Ok((200, _)) => Err(format!(
+                "no snapshot at {}.json: the agent wrote one from this run; check it and commit it",
+                file.display()
+            )),
+            Ok((status, body)) => Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body))),
+            Err(e) => Err(format!("GET {path} failed: {e}")),
+        }
+    }
+
+    fn apm_get_ok(&self, path: &str) -> Vec<u8> {
+        match http_get(self.apm_port, path) {
             Ok((200, body)) => body,
             Ok((status, body)) => panic!("test agent: GET {path} -> {status}: {}", String::from_utf8_lossy(&body)),
             Err(e) => panic!("test agent: GET {path} failed: {e}\nagent log:\n{}", self.log_tail()),
@@ -760,6 +854,19 @@ fn http_get(port: u16, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
         body.to_vec()
     };
     Ok((status, body))
+}
+
+/// Percent-encodes everything but unreserved characters, for a query value.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {

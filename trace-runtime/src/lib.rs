@@ -65,8 +65,8 @@ pub use context::{
 };
 pub use logs::{log_ids, LogIds};
 pub use setup::{
-    init, lost_spans, pending_spans, BatchConfig, Builder, Compression, Config, ConsoleExporter, Error, Guard,
-    OtlpConfig, Protocol,
+    init, lost_spans, pending_spans, BatchConfig, Builder, Compression, Config, ConsoleExporter, DatadogConfig, Error,
+    Guard, OtlpConfig, Protocol,
 };
 pub use span::{span, NewSpan, SpanGuard, SpanHandle};
 pub use tags::{clear_global_tags, global_tags, set_global_tag};

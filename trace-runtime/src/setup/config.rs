@@ -12,6 +12,7 @@ use std::time::Duration;
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::Sampler;
 
+use super::datadog::{self, DatadogConfig, DatadogSettings};
 use super::env::{self, invalid, Env};
 use super::{sampler, Error};
 
@@ -81,6 +82,8 @@ pub struct Config {
     pub console: bool,
     /// The OTLP exporter, when one is used.
     pub otlp: Option<OtlpConfig>,
+    /// The native Datadog exporter, when one is used.
+    pub datadog: Option<DatadogConfig>,
     /// Batching of every exporter.
     pub batch: BatchConfig,
     /// How many exporters or processors the code added itself.
@@ -197,6 +200,7 @@ pub(crate) struct Settings {
     pub(crate) console: bool,
     pub(crate) custom_exporters: usize,
     pub(crate) otlp: OtlpSettings,
+    pub(crate) datadog: DatadogSettings,
     pub(crate) batch: BatchSettings,
     pub(crate) disabled: Option<bool>,
 }
@@ -244,6 +248,7 @@ pub(crate) fn resolve(
             sampler: sampler::default_sampler(),
             console: false,
             otlp: None,
+            datadog: None,
             batch: BatchConfig::default(),
             custom_exporters: 0,
         });
@@ -254,9 +259,10 @@ pub(crate) fn resolve(
         None => sampler::from_env(&env)?.unwrap_or_else(sampler::default_sampler),
     };
     let batch = batch(&code.batch, &env)?;
-    let (console, otlp_selected) = destinations(code, &env)?;
+    let (console, otlp_selected, datadog_selected) = destinations(code, &env)?;
     let otlp = if otlp_selected { Some(otlp(&code.otlp, &env)?) } else { None };
-    Ok(Config { disabled, resource, sampler, console, otlp, batch, custom_exporters: code.custom_exporters })
+    let datadog = if datadog_selected { Some(datadog::resolve(&code.datadog, &env)?) } else { None };
+    Ok(Config { disabled, resource, sampler, console, otlp, datadog, batch, custom_exporters: code.custom_exporters })
 }
 
 fn resource(code: &Settings, env: &Env<'_>) -> Result<Vec<KeyValue>, Error> {
@@ -283,8 +289,15 @@ fn resource(code: &Settings, env: &Env<'_>) -> Result<Vec<KeyValue>, Error> {
     if let Some(environment) = &code.environment {
         set(KeyValue::new("deployment.environment.name", environment.clone()));
     }
+    // Datadog's unified service tags fill only what nothing above set.
+    for kv in datadog::resource_defaults(env)? {
+        if !attributes.iter().any(|existing| existing.key == kv.key) {
+            attributes.push(kv);
+        }
+    }
     for kv in sdk_attributes() {
-        set(kv);
+        attributes.retain(|existing| existing.key != kv.key);
+        attributes.push(kv);
     }
     if !attributes.iter().any(|kv| kv.key.as_str() == "service.name") {
         attributes.insert(0, KeyValue::new("service.name", default_service_name()));
@@ -368,14 +381,14 @@ fn bounded(duration: Duration, setting: &'static str) -> Result<Duration, Error>
 
 /// Console and/or OTLP. The code's choice wins; else `OTEL_TRACES_EXPORTER`;
 /// else OTLP when an OTLP endpoint variable is set, the console otherwise.
-fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool), Error> {
-    if code.console || code.otlp.selected || code.custom_exporters > 0 {
-        return Ok((code.console, code.otlp.selected));
+fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool, bool), Error> {
+    if code.console || code.otlp.selected || code.datadog.selected || code.custom_exporters > 0 {
+        return Ok((code.console, code.otlp.selected, code.datadog.selected));
     }
-    const ACCEPTED: &str = "a comma-separated list of otlp and console, or none";
+    const ACCEPTED: &str = "a comma-separated list of otlp, datadog and console, or none";
     match env.get(env::TRACES_EXPORTER)? {
         Some(value) => {
-            let (mut console, mut otlp, mut none) = (false, false, false);
+            let (mut console, mut otlp, mut datadog, mut none) = (false, false, false, false);
             let mut names = value.split(',').map(str::trim).filter(|s| !s.is_empty()).peekable();
             // "," names no exporter: silence nobody asked for (`none` says it).
             if names.peek().is_none() {
@@ -385,11 +398,12 @@ fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool), Error> {
                 match name.to_ascii_lowercase().as_str() {
                     "console" | "logging" => console = true,
                     "otlp" => otlp = true,
+                    "datadog" => datadog = true,
                     "none" => none = true,
                     _ => return Err(invalid(env::TRACES_EXPORTER, value, ACCEPTED)),
                 }
             }
-            if none && (console || otlp) {
+            if none && (console || otlp || datadog) {
                 return Err(invalid(env::TRACES_EXPORTER, value, ACCEPTED));
             }
             if otlp && !cfg!(feature = "otlp") {
@@ -399,14 +413,21 @@ fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool), Error> {
                     "console or none (otlp needs the `otlp` cargo feature of trace-runtime)",
                 ));
             }
-            Ok((console, otlp))
+            if datadog && !cfg!(feature = "datadog") {
+                return Err(invalid(
+                    env::TRACES_EXPORTER,
+                    value,
+                    "otlp, console or none (datadog needs the `datadog` cargo feature of trace-runtime)",
+                ));
+            }
+            Ok((console, otlp, datadog))
         }
         None => match env.first(&[env::OTLP_TRACES_ENDPOINT, env::OTLP_ENDPOINT])? {
             Some((variable, value)) if !cfg!(feature = "otlp") => {
                 Err(invalid(variable, value, "nothing: this build of trace-runtime has no `otlp` cargo feature"))
             }
-            Some(_) => Ok((false, true)),
-            None => Ok((true, false)),
+            Some(_) => Ok((false, true, false)),
+            None => Ok((true, false, false)),
         },
     }
 }
@@ -549,7 +570,7 @@ fn check_url(url: &str, protocol: Protocol) -> Result<http::Uri, &'static str> {
 
 /// No port, or one from 1 to 65535. `Uri` parses `host:99999` and then
 /// reports no port at all, which would send to the scheme's default port.
-fn port_ok(uri: &http::Uri) -> bool {
+pub(crate) fn port_ok(uri: &http::Uri) -> bool {
     let Some(authority) = uri.authority() else { return false };
     let host_port = authority.as_str().rsplit('@').next().unwrap_or_default();
     // After an IPv6 literal's `]`, or anywhere in a name or IPv4 address.
