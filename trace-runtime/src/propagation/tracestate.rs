@@ -1,0 +1,147 @@
+//! W3C Trace Context `tracestate`, parsed and validated here rather than by
+//! `opentelemetry` 0.33 (whose `TraceState` rejects a valid key with 14
+//! characters after `@`, keeps the first 32 of a longer list and forwards
+//! empty values).
+//!
+//! Grammar (Trace Context Level 1, unchanged in Level 2):
+//!
+//! ```text
+//! list        = list-member 0*31( OWS "," OWS list-member )
+//! list-member = key "=" value          (empty members between commas are allowed)
+//! key         = simple-key / multi-tenant-key
+//! simple-key  = lcalpha 0*255( lcalpha / DIGIT / "_" / "-" / "*" / "/" )
+//! multi-tenant-key = tenant-id "@" system-id
+//! tenant-id   = ( lcalpha / DIGIT ) 0*240( lcalpha / DIGIT / "_" / "-" / "*" / "/" )
+//! system-id   = lcalpha 0*13( lcalpha / DIGIT / "_" / "-" / "*" / "/" )
+//! value       = 0*255( %x20-2B / %x2D-3C / %x3E-7E ) ( %x21-2B / %x2D-3C / %x3E-7E )
+//! ```
+//!
+//! Any violation — a bad key or value (`foo@`, `foo=`), more than 32
+//! members, or a key given twice — discards the whole header, as the
+//! specification allows and the W3C test harness expects; the trace itself
+//! (from `traceparent`) is still continued.
+
+/// The most members a `tracestate` may have.
+pub(crate) const MAX_MEMBERS: usize = 32;
+
+/// The members of a valid `tracestate` header, in order; `Some(empty)` for a
+/// header with no members; `None` when the header is invalid and must be
+/// discarded.
+pub(crate) fn parse(header: &str) -> Option<Vec<(String, String)>> {
+    let mut members: Vec<(String, String)> = Vec::new();
+    for member in header.split(',') {
+        let member = member.trim_matches([' ', '\t']);
+        if member.is_empty() {
+            continue;
+        }
+        let (key, value) = member.split_once('=')?;
+        if !valid_key(key) || !valid_value(value) || members.iter().any(|(k, _)| k == key) {
+            return None;
+        }
+        if members.len() == MAX_MEMBERS {
+            return None;
+        }
+        members.push((key.to_owned(), value.to_owned()));
+    }
+    Some(members)
+}
+
+/// The header value for `members`; `None` when there are none (an empty
+/// `tracestate` is never sent).
+pub(crate) fn format(members: &[(String, String)]) -> Option<String> {
+    if members.is_empty() {
+        return None;
+    }
+    Some(members.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
+}
+
+fn key_char(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'*' | b'/')
+}
+
+/// `simple-key` or `tenant-id@system-id`.
+pub(crate) fn valid_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    match key.split_once('@') {
+        None => {
+            !bytes.is_empty()
+                && bytes.len() <= 256
+                && bytes[0].is_ascii_lowercase()
+                && bytes.iter().all(|&b| key_char(b))
+        }
+        Some((tenant, system)) => {
+            let (t, s) = (tenant.as_bytes(), system.as_bytes());
+            !t.is_empty()
+                && t.len() <= 241
+                && (t[0].is_ascii_lowercase() || t[0].is_ascii_digit())
+                && t.iter().all(|&b| key_char(b))
+                && !s.is_empty()
+                && s.len() <= 14
+                && s[0].is_ascii_lowercase()
+                && s.iter().all(|&b| key_char(b))
+        }
+    }
+}
+
+/// 1 to 256 printable ASCII characters except `,` and `=`, not ending in a space.
+pub(crate) fn valid_value(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let allowed = |b: u8| (0x20..=0x7e).contains(&b) && b != b',' && b != b'=';
+    !bytes.is_empty() && bytes.len() <= 256 && bytes.iter().all(|&b| allowed(b)) && bytes[bytes.len() - 1] != b' '
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_grammar() {
+        assert!(valid_key("rojo"));
+        assert!(valid_key("a0_-*/"));
+        assert!(valid_key("tenant@system"));
+        assert!(valid_key("0tenant@s"));
+        // 14 characters after `@` is the maximum (lcalpha 0*13(...)).
+        assert!(valid_key("t@abcdefghijklmn"));
+        assert!(!valid_key("t@abcdefghijklmno"));
+        assert!(valid_key(&"a".repeat(256)));
+        assert!(!valid_key(&"a".repeat(257)));
+        assert!(valid_key(&format!("{}@s", "t".repeat(241))));
+        assert!(!valid_key(&format!("{}@s", "t".repeat(242))));
+        for bad in ["", "foo@", "@foo", "Foo", "0foo", "a@b@c", "a@0b", "a b", "a.b"] {
+            assert!(!valid_key(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn values_follow_the_grammar() {
+        assert!(valid_value("1"));
+        assert!(valid_value(" leading space ok"));
+        assert!(valid_value(&"v".repeat(256)));
+        for bad in ["", "trailing ", "a,b", "a=b", "caf\u{e9}", "tab\t", &"v".repeat(257)] {
+            assert!(!valid_value(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_member_discards_the_header() {
+        assert_eq!(parse("foo=1, bar=2 ,\tbaz=3").unwrap().len(), 3);
+        assert_eq!(parse("a=1,,b=2").unwrap().len(), 2);
+        assert_eq!(parse("").unwrap().len(), 0);
+        for bad in ["foo=,bar=3", "foo@=1", "foo", "foo=1,foo=2", "foo=1,foo=1", "=1", "foo=bar=baz"] {
+            assert!(parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn more_than_32_members_discards_the_header() {
+        let members = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join(",");
+        assert_eq!(parse(&members(32)).unwrap().len(), 32);
+        assert!(parse(&members(33)).is_none());
+    }
+
+    #[test]
+    fn an_empty_list_is_never_formatted() {
+        assert_eq!(format(&[]), None);
+        assert_eq!(format(&[("a".into(), "1".into()), ("b@c".into(), "2".into())]).as_deref(), Some("a=1,b@c=2"));
+    }
+}
