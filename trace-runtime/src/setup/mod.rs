@@ -17,6 +17,8 @@ mod error;
 mod grpc;
 mod guard;
 #[cfg(feature = "otlp")]
+mod operation_name;
+#[cfg(feature = "otlp")]
 mod otlp;
 mod report;
 mod sampler;
@@ -531,6 +533,7 @@ impl Builder {
         if let Some(otlp) = &config.otlp {
             let cause = Arc::new(LastCause::default());
             let exporter = otlp::build(otlp, config.batch.export_timeout, Arc::clone(&cause))?;
+            let exporter = operation_name::WithOperationName(exporter);
             builder = pipes.batched(builder, exporter, otlp::label(otlp), Some(cause));
         }
         let provider = builder.build();

@@ -8,7 +8,7 @@ use std::hash::{BuildHasher, Hasher, RandomState};
 use opentelemetry::trace::{
     Link, SpanBuilder, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
 };
-use opentelemetry::{Context, Key, KeyValue};
+use opentelemetry::{Context, KeyValue};
 
 use crate::__private::Meta;
 use crate::context::{root_of, LocalTrace, Traced};
@@ -50,17 +50,10 @@ impl SpanSpec {
     /// `extra` more (sized once: no reallocation per span).
     pub(crate) fn take_attributes(&mut self, extra: usize) -> Vec<KeyValue> {
         let mut attributes = std::mem::take(&mut self.attributes);
-        // The span name is Datadog's operation name (its OTLP intake reads
-        // `operation.name`; without it an internal span shows as `internal`).
-        let operation = KeyValue::new(Key::from_static_str("operation.name"), self.name.clone());
         match self.code.take() {
-            None => {
-                attributes.reserve(extra + 1);
-                attributes.push(operation);
-            }
+            None => attributes.reserve(extra),
             Some(meta) => {
-                let mut all = Vec::with_capacity(4 + attributes.len() + extra);
-                all.push(operation);
+                let mut all = Vec::with_capacity(3 + attributes.len() + extra);
                 let [function, file, line] = meta.code_attributes();
                 all.push(function);
                 all.push(file);
