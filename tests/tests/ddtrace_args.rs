@@ -2,6 +2,8 @@
 //! `span(..)`, recorded as `resource.name` and `span.type`. (`operation.name`
 //! is added at OTLP export: see `e2e_datadog_names.rs`.)
 
+#![allow(clippy::unwrap_used)] // a panic is how a test reports
+
 use opentelemetry::Value;
 use trace_runtime::testing::capture;
 use trace_runtime::traced;

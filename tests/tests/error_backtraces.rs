@@ -2,6 +2,8 @@
 //! real backtrace in `exception.stacktrace` for panics and, when asked
 //! (`init().backtraces_on_err(true)`), for `Err` returns.
 
+#![allow(clippy::unwrap_used)] // a panic is how a test reports
+
 use std::sync::Once;
 
 use opentelemetry::Value;
@@ -62,7 +64,7 @@ fn stacktrace(span: &opentelemetry_sdk::trace::SpanData) -> String {
 #[test]
 fn an_err_carries_error_type_and_when_asked_a_backtrace() {
     install();
-    let c = capture(|| charge());
+    let c = capture(charge);
     let span = c.span("charge");
     let type_name = attr(span, "error.type").expect("error.type").to_string();
     assert!(type_name.ends_with("Declined"), "{type_name}");

@@ -68,6 +68,7 @@ pub(crate) fn install_panic_hook() {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is how a test reports
 mod tests {
     use super::*;
 

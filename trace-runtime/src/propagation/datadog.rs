@@ -83,6 +83,7 @@ pub(crate) fn inject(sc: &SpanContext, set: &mut dyn Injector) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is how a test reports
 mod tests {
     use super::*;
 

@@ -318,6 +318,7 @@ impl TextMapPropagator for Configured {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is how a test reports
 mod tests {
     use super::*;
 

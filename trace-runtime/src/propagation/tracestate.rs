@@ -91,6 +91,7 @@ pub(crate) fn valid_value(value: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is how a test reports
 mod tests {
     use super::*;
 
