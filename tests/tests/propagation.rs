@@ -89,14 +89,14 @@ fn tracestate_and_baggage_round_trip() {
 }
 
 #[test]
-fn a_repeated_tracestate_key_discards_the_tracestate() {
-    // W3C allows one entry per key; the W3C test harness expects a
-    // tracestate with a repeated key to be discarded (the trace goes on).
+fn a_repeated_tracestate_key_is_passed_on_once_with_its_first_value() {
+    // W3C allows one entry per key; a receiver may drop duplicates. The
+    // first (most recently written) entry wins; other vendors' entries stay.
     let headers = header_map(&[("traceparent", TRACEPARENT), ("tracestate", "a=1,b=2,a=3")]);
     let c = capture(|| propagation::in_remote_context(&headers, call_out));
-    assert!(!c.result().contains_key("tracestate"));
+    assert_eq!(c.result()["tracestate"], "a=1,b=2");
     let sc = propagation::remote_span_context(&headers).unwrap();
-    assert_eq!(sc.trace_state().header(), "");
+    assert_eq!(sc.trace_state().header(), "a=1,b=2");
 }
 
 // ------------------------------------------------------------ extract

@@ -37,12 +37,13 @@
 //! never panic, and nothing of them is used: the work starts a new trace
 //! (or, if a span is current where the headers are extracted, stays in that
 //! local trace), and baggage that cannot be read is dropped. W3C Trace
-//! Context (Level 1) is parsed exactly: `traceparent` must be lowercase hex
+//! Context is parsed exactly: `traceparent` (Level 1) must be lowercase hex
 //! fields of 2, 32, 16 and 2 digits, version `ff` and all-zero ids are
 //! invalid, a repeated `traceparent` is invalid; a `tracestate` that breaks
-//! its grammar (a bad key or an empty value), has more than 32 members or
-//! repeats a key is discarded whole, while the trace is continued; an empty
-//! `tracestate` is never sent; values over 8 KiB are ignored.
+//! the current (Level 2) key or value grammar or has more than 32 members is
+//! discarded whole, while the trace is continued; a repeated `tracestate`
+//! key keeps its first entry; an empty `tracestate` is never sent; values
+//! over 8 KiB are ignored.
 //!
 //! When the application set its own propagator with
 //! `opentelemetry::global::set_text_map_propagator`, that one is used instead.

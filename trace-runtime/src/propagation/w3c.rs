@@ -1,4 +1,4 @@
-//! W3C Trace Context (`traceparent`, `tracestate`), Level 1, parsed exactly.
+//! W3C Trace Context (`traceparent`, `tracestate`), parsed exactly.
 //!
 //! `traceparent` must be lowercase hex fields of 2, 32, 16 and 2 digits;
 //! version `ff` and all-zero ids are invalid; a repeated `traceparent` (read
