@@ -3,7 +3,7 @@
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
-/// A remote, valid span context, or the caller gets `None` for zero ids.
+/// A remote span context (callers have already refused zero ids).
 pub(crate) fn remote(trace: TraceId, span: SpanId, sampled: bool) -> SpanContext {
     let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
     SpanContext::new(trace, span, flags, true, TraceState::NONE)
@@ -29,10 +29,14 @@ pub(crate) fn span_id_hex(s: &str, lens: &[usize]) -> Option<SpanId> {
 
 /// A trace id of 1 to 32 hex digits (left-padded); not zero.
 pub(crate) fn padded_trace_id(s: &str) -> Option<TraceId> {
-    trace_id_hex(s, &(1..=32).collect::<Vec<_>>())
+    (!s.is_empty() && s.len() <= 32 && is_hex(s)).then_some(())?;
+    let id = u128::from_str_radix(s, 16).ok()?;
+    (id != 0).then(|| TraceId::from(id))
 }
 
 /// A span id of 1 to 16 hex digits (left-padded); not zero.
 pub(crate) fn padded_span_id(s: &str) -> Option<SpanId> {
-    span_id_hex(s, &(1..=16).collect::<Vec<_>>())
+    (!s.is_empty() && s.len() <= 16 && is_hex(s)).then_some(())?;
+    let id = u64::from_str_radix(s, 16).ok()?;
+    (id != 0).then(|| SpanId::from(id))
 }
