@@ -10,7 +10,7 @@ use syn::{Expr, Ident, LitBool, LitStr, Path, Token};
 use crate::attrs::{Attrs, Format};
 use crate::item::TracedFn;
 
-const ACCEPTED: &str = "name, service, kind, attrs, args, skip, ret, err, links, parent, crate \
+const ACCEPTED: &str = "name, service, kind, resource, span_type, attrs, args, skip, ret, err, links, parent, crate \
                         (and off, on a method of a #[traced] impl block)";
 
 /// Validated arguments, ready for the expander.
@@ -33,6 +33,10 @@ pub(crate) struct Args {
     pub(crate) parent: Option<Expr>,
     /// `off`: a method of a traced impl block that is not traced.
     pub(crate) off: Option<Ident>,
+    /// `resource = ".."` (ddtrace), recorded as `resource.name`.
+    pub(crate) resource: Option<LitStr>,
+    /// `span_type = ".."` (ddtrace), recorded as `span.type`.
+    pub(crate) span_type: Option<LitStr>,
 }
 
 #[derive(Clone, Copy)]
@@ -113,6 +117,10 @@ fn parse_named(input: ParseStream<'_>, key: &Ident, args: &mut Args) -> syn::Res
         "name" => set_once(&mut args.name, key, parse_str_value(input, key, "name = \"checkout\"")?),
         "service" => set_once(&mut args.service, key, parse_str_value(input, key, "service = \"postgres\"")?),
         "kind" => set_once(&mut args.kind, key, parse_kind(input, key)?),
+        "resource" => {
+            set_once(&mut args.resource, key, parse_str_value(input, key, "resource = \"GET /orders/{id}\"")?)
+        }
+        "span_type" => set_once(&mut args.span_type, key, parse_span_type(input, key)?),
         "attrs" => {
             if args.attrs.is_some() {
                 return Err(duplicate(key.span(), "attrs"));
@@ -369,6 +377,8 @@ impl Args {
             links: method.links.or_else(|| block.links.clone()),
             parent: method.parent.or_else(|| block.parent.clone()),
             off: method.off,
+            resource: method.resource.or_else(|| block.resource.clone()),
+            span_type: method.span_type.or_else(|| block.span_type.clone()),
         }
     }
 
@@ -401,8 +411,25 @@ impl Args {
     }
 
     pub(crate) fn has_other_than_off(&self) -> bool {
-        let Args { name, service, kind, attrs, krate, all_args, skip, ret, err, links, parent, off: _ } = self;
+        let Args {
+            name,
+            service,
+            kind,
+            attrs,
+            krate,
+            all_args,
+            skip,
+            ret,
+            err,
+            links,
+            parent,
+            off: _,
+            resource,
+            span_type,
+        } = self;
         name.is_some()
+            || resource.is_some()
+            || span_type.is_some()
             || service.is_some()
             || kind.is_some()
             || attrs.is_some()
@@ -469,6 +496,24 @@ fn parse_str_value(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::R
     };
     if lit.value().is_empty() {
         return Err(syn::Error::new(lit.span(), format!("`{key}` must not be empty, e.g. `{example}`")));
+    }
+    Ok(lit)
+}
+
+/// `span_type = "web"`: Datadog's types are short lowercase words
+/// (`web`, `db`, `cache`, `http`, `custom`, ...).
+fn parse_span_type(input: ParseStream<'_>, key: &Ident) -> syn::Result<LitStr> {
+    const EXAMPLE: &str = "span_type = \"web\"";
+    let lit = parse_str_value(input, key, EXAMPLE)?;
+    let value = lit.value();
+    if value.len() > 64 || !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b)) {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`span_type` is a short lowercase word (letters, digits, `_`, `.`, `-`; at most 64), \
+                 e.g. `{EXAMPLE}`, `\"db\"`, `\"cache\"`; got {value:?}"
+            ),
+        ));
     }
     Ok(lit)
 }

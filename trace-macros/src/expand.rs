@@ -332,7 +332,12 @@ fn record_statements(args: &Args, func: &TracedFn, private: &TokenStream, record
         // where it is compiled out, so is its recording.
         quote_spanned!(ident.span()=> #(#cfgs)* { (&&#private::Arg(&#ident)).traced_arg(#recorder, #key); })
     });
-    attrs.chain(all_args).collect()
+    // ddtrace's `resource` and `span_type`, as Datadog's OTLP intake reads them.
+    let datadog =
+        [("resource.name", &args.resource), ("span.type", &args.span_type)].into_iter().filter_map(|(key, value)| {
+            value.as_ref().map(|value| quote_spanned!(value.span()=> #recorder.record(#key, #value);))
+        });
+    attrs.chain(all_args).chain(datadog).collect()
 }
 
 /// The keys the function records on its span (`attrs`, `args`, `ret`), so
@@ -341,7 +346,11 @@ fn recorded_keys(args: &Args, func: &TracedFn) -> Vec<String> {
     let attrs = args.attrs.iter().flat_map(|(_, attrs)| &attrs.entries).map(|attr| attr.key.clone());
     let all_args = args.recorded_args(func).into_iter().map(|(ident, _)| unraw(&ident));
     let ret = args.ret.as_ref().map(|ret| ret.key.as_ref().map_or_else(|| RET_KEY.to_owned(), LitStr::value));
-    let mut keys: Vec<String> = attrs.chain(all_args).chain(ret).collect();
+    let datadog = [("resource.name", &args.resource), ("span.type", &args.span_type)]
+        .into_iter()
+        .filter(|(_, value)| value.is_some())
+        .map(|(key, _)| key.to_owned());
+    let mut keys: Vec<String> = attrs.chain(all_args).chain(ret).chain(datadog).collect();
     keys.sort();
     keys.dedup();
     keys

@@ -3,6 +3,7 @@
 //! shape OpenTelemetry's exception conventions (and ddtrace) use: status ERROR
 //! with the message as description, plus an `exception` event.
 
+pub(crate) mod backtrace;
 pub(crate) mod outcome;
 pub(crate) mod panic;
 
@@ -26,6 +27,8 @@ pub(crate) struct Exception {
     pub(crate) message: String,
     /// The `source()` chain below the error itself, outermost first.
     pub(crate) causes: Vec<String>,
+    /// A captured backtrace (panics; `Err` returns when asked).
+    pub(crate) backtrace: Option<String>,
 }
 
 impl Exception {
@@ -62,7 +65,7 @@ impl Exception {
             causes.push(text);
             source = cause.source();
         }
-        Exception { type_name: type_name.to_owned(), message, causes }
+        Exception { type_name: type_name.to_owned(), message, causes, backtrace: None }
     }
 
     /// Puts status ERROR and an `exception` event on `span`.
@@ -71,17 +74,30 @@ impl Exception {
             return;
         }
         let mut attributes = vec![
-            KeyValue::new("exception.type", self.type_name),
+            KeyValue::new("exception.type", self.type_name.clone()),
             KeyValue::new("exception.message", self.message.clone()),
         ];
+        // The cause chain, then the stack: what a Rust error report shows.
+        let mut stack = String::new();
         if !self.causes.is_empty() {
-            let stack = std::iter::once(self.message.as_str())
+            stack = std::iter::once(self.message.as_str())
                 .chain(self.causes.iter().map(String::as_str))
                 .collect::<Vec<_>>()
                 .join("\ncaused by: ");
+        }
+        if let Some(backtrace) = self.backtrace {
+            if !stack.is_empty() {
+                stack.push_str("\n\nstack backtrace:\n");
+            }
+            stack.push_str(&backtrace);
+        }
+        if !stack.is_empty() {
             attributes.push(KeyValue::new("exception.stacktrace", stack));
         }
         span.add_event("exception", attributes);
+        // Semantic conventions (recording errors): `error.type` on the span,
+        // the error's type name, or `panic`.
+        span.set_attribute(KeyValue::new("error.type", self.type_name));
         span.set_status(Status::error(self.message));
     }
 }

@@ -15,7 +15,7 @@ use std::fmt::{Debug, Display};
 
 use opentelemetry::trace::SpanRef;
 
-use super::Exception;
+use super::{backtrace, Exception};
 
 /// Wraps a returned value for [`RecordErrorSource`] and friends.
 #[doc(hidden)]
@@ -48,7 +48,9 @@ pub trait RecordNothing {
 impl<T, E: StdError + 'static> RecordErrorSource for &&Outcome<'_, Result<T, E>> {
     fn traced_record(&self, span: &SpanRef<'_>) {
         if let Err(error) = self.0 {
-            Exception::from_error(std::any::type_name::<E>(), error).record(span);
+            let mut exception = Exception::from_error(std::any::type_name::<E>(), error);
+            exception.backtrace = backtrace::for_err();
+            exception.record(span);
         }
     }
 }
@@ -61,6 +63,7 @@ impl<T, E: Display> RecordErrorDisplay for &&&Outcome<'_, Result<T, E>> {
                 // `{:#}` is the convention (anyhow, eyre) for "with its causes".
                 message: format!("{error:#}"),
                 causes: Vec::new(),
+                backtrace: backtrace::for_err(),
             }
             .record(span);
         }
@@ -74,6 +77,7 @@ impl<T, E: Debug> RecordErrorDebug for &Outcome<'_, Result<T, E>> {
                 type_name: std::any::type_name::<E>().to_owned(),
                 message: format!("{error:?}"),
                 causes: Vec::new(),
+                backtrace: backtrace::for_err(),
             }
             .record(span);
         }

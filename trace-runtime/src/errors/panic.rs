@@ -16,6 +16,13 @@ pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// The panic as an exception: type `panic` (a payload's concrete type is
+/// not knowable from `dyn Any`), its message and the panic site's backtrace.
 pub(crate) fn exception(payload: &(dyn Any + Send)) -> Exception {
-    Exception { type_name: "panic".to_owned(), message: message(payload), causes: Vec::new() }
+    Exception {
+        type_name: "panic".to_owned(),
+        message: message(payload),
+        causes: Vec::new(),
+        backtrace: Some(super::backtrace::for_panic()),
+    }
 }

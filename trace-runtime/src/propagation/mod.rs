@@ -27,35 +27,49 @@
 //! propagation::in_remote_context(&headers, handle);
 //! ```
 //!
+//! The formats spoken are set by `OTEL_PROPAGATORS` or
+//! [`Builder::propagators`](crate::Builder::propagators): `tracecontext`,
+//! `baggage`, `b3`, `b3multi`, `jaeger`, `datadog` or `none` (default
+//! `tracecontext,baggage`); see [`Propagator`]. Extraction tries them in
+//! order and the first valid one wins; injection writes them all.
+//!
 //! Headers that are missing, malformed, oversized or hostile never fail and
 //! never panic, and nothing of them is used: the work starts a new trace
 //! (or, if a span is current where the headers are extracted, stays in that
-//! local trace), and baggage that cannot be read is dropped. Parsing follows
-//! the specification exactly: `traceparent` must be lowercase hex fields of
-//! 2, 32, 16 and 2 digits, version `ff` and all-zero ids are invalid, a
-//! repeated `traceparent` is invalid, `tracestate` entries that break its
-//! grammar drop the whole `tracestate`, a key repeated in `tracestate` keeps
-//! only its first (most recent) entry, and values over 8 KiB are ignored.
+//! local trace), and baggage that cannot be read is dropped. W3C Trace
+//! Context is parsed exactly: `traceparent` (Level 1) must be lowercase hex
+//! fields of 2, 32, 16 and 2 digits, version `ff` and all-zero ids are
+//! invalid, a repeated `traceparent` is invalid; a `tracestate` that breaks
+//! the current (Level 2) key or value grammar or has more than 32 members is
+//! discarded whole, while the trace is continued; a repeated `tracestate`
+//! key keeps its first entry; an empty `tracestate` is never sent; values
+//! over 8 KiB are ignored.
 //!
 //! When the application set its own propagator with
-//! `opentelemetry::global::set_text_map_propagator` (B3, Jaeger, ...), that
-//! one is used instead of W3C.
+//! `opentelemetry::global::set_text_map_propagator`, that one is used instead.
 
+mod b3;
+mod baggage;
 mod carrier;
+mod datadog;
+mod formats;
 pub(crate) mod handled;
+mod ids;
+mod jaeger;
+mod tracestate;
 mod w3c;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::LazyLock;
 
 use opentelemetry::baggage::{BaggageExt, KeyValueMetadata};
-use opentelemetry::propagation::{Extractor, Injector, TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use opentelemetry::{Context, ContextGuard};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 pub use carrier::{Extract, Inject};
+pub(crate) use formats::{parse_list, set_active, Configured, ACCEPTED};
+pub use formats::{Propagator, Propagators, UnknownPropagator};
 
 use crate::context::{CurrentSpanExt, InSpan, LocalTrace};
 use crate::SpanHandle;
@@ -115,7 +129,10 @@ pub fn extract_onto(base: &Context, carrier: &impl Extract) -> Context {
         // starts a new one when no span is current.
         return if incoming.is_empty() { base.clone() } else { base.with_baggage(incoming) };
     }
-    let cx = base.with_remote_span_context(remote).with_baggage(incoming);
+    let mut cx = base.with_remote_span_context(remote).with_baggage(incoming);
+    if let Some(raw) = fresh.get::<w3c::RawTraceState>() {
+        cx = cx.with_value(raw.clone());
+    }
     // Descendants must not inherit the local trace (root, service) of whatever
     // was current here: this is the start of another request's work.
     let root = cx.clone();
@@ -169,7 +186,7 @@ pub fn inject(carrier: &mut impl Inject) {
 pub fn inject_context(cx: &Context, carrier: &mut impl Inject) {
     let mut adapter = InjectAdapter(carrier);
     opentelemetry::global::get_text_map_propagator(|p| {
-        let p: &dyn TextMapPropagator = if is_set(p) { p } else { &*W3C };
+        let p: &dyn TextMapPropagator = if is_set(p) { p } else { &Configured };
         p.inject_context(cx, &mut adapter);
     });
 }
@@ -225,12 +242,6 @@ pub fn with_remote_parent<F: Future>(carrier: &impl Extract, future: F) -> InSpa
     future.in_span(&SpanHandle::from_context(extract(carrier)))
 }
 
-/// W3C trace context and baggage: used unless the application set its own
-/// global propagator.
-static W3C: LazyLock<TextMapCompositePropagator> = LazyLock::new(|| {
-    TextMapCompositePropagator::new(vec![Box::new(TraceContextPropagator::new()), Box::new(BaggagePropagator::new())])
-});
-
 /// True for a propagator that does something (the global default is a no-op
 /// with no fields).
 fn is_set(propagator: &dyn TextMapPropagator) -> bool {
@@ -239,7 +250,7 @@ fn is_set(propagator: &dyn TextMapPropagator) -> bool {
 
 fn extract_fields(fields: &Fields) -> Context {
     opentelemetry::global::get_text_map_propagator(|p| {
-        let p: &dyn TextMapPropagator = if is_set(p) { p } else { &*W3C };
+        let p: &dyn TextMapPropagator = if is_set(p) { p } else { &Configured };
         p.extract_with_context(&Context::new(), fields)
     })
 }
@@ -248,11 +259,11 @@ fn extract_fields(fields: &Fields) -> Context {
 /// propagators can read.
 fn read_fields(carrier: &impl Extract) -> Fields {
     let mut map = HashMap::new();
-    let (w3c, names): (bool, Vec<String>) = opentelemetry::global::get_text_map_propagator(|p| {
+    let names: Vec<String> = opentelemetry::global::get_text_map_propagator(|p| {
         if is_set(p) {
-            (false, p.fields().map(str::to_owned).collect())
+            p.fields().map(str::to_owned).collect()
         } else {
-            (true, W3C.fields().map(str::to_owned).collect())
+            Configured.fields().map(str::to_owned).collect()
         }
     });
     for name in names {
@@ -263,12 +274,6 @@ fn read_fields(carrier: &impl Extract) -> Fields {
                 map.insert(name, value.to_owned());
             }
         }
-    }
-    if w3c && map.get("traceparent").is_some_and(|v| !w3c::valid_traceparent(v)) {
-        map.remove("traceparent");
-    }
-    if let Some(unique) = map.get("tracestate").and_then(|v| w3c::dedupe_tracestate(v)) {
-        map.insert("tracestate".to_owned(), unique);
     }
     Fields(map)
 }

@@ -1,12 +1,77 @@
-//! The exact `traceparent` grammar of W3C Trace Context, checked before the
-//! SDK parses the header (its parser accepts short ids and a leading `+`).
+//! W3C Trace Context (`traceparent`, `tracestate`), parsed exactly.
+//!
+//! `traceparent` must be lowercase hex fields of 2, 32, 16 and 2 digits;
+//! version `ff` and all-zero ids are invalid; a repeated `traceparent` (read
+//! as values joined by `,`) is invalid. `tracestate` follows
+//! [`tracestate`](super::tracestate)'s grammar; an invalid one is discarded
+//! while the trace is still continued. Level 1: only the `sampled` flag is
+//! propagated (Level 2's `random` flag is not claimed, so not sent).
+
+use std::sync::Arc;
+
+use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use opentelemetry::Context;
+
+use super::tracestate;
+
+pub(crate) const TRACEPARENT: &str = "traceparent";
+pub(crate) const TRACESTATE: &str = "tracestate";
+pub(crate) const FIELDS: &[&str] = &[TRACEPARENT, TRACESTATE];
+
+/// A valid incoming `tracestate` that `opentelemetry`'s `TraceState` cannot
+/// hold (its key check is stricter than the specification), kept in the
+/// context so it is forwarded unchanged within the same trace.
+#[derive(Clone, Debug)]
+pub(crate) struct RawTraceState {
+    pub(crate) trace_id: TraceId,
+    pub(crate) header: Arc<str>,
+}
+
+/// The caller's span from `traceparent` (and `tracestate`), if valid.
+pub(crate) fn extract(get: &dyn Extractor) -> Option<(SpanContext, Option<RawTraceState>)> {
+    let value = get.get(TRACEPARENT)?.trim();
+    if !valid_traceparent(value) {
+        return None;
+    }
+    let trace_id = TraceId::from_hex(&value[3..35]).ok()?;
+    let span_id = SpanId::from_hex(&value[36..52]).ok()?;
+    let flags = u8::from_str_radix(&value[53..55], 16).ok()?;
+    if trace_id == TraceId::INVALID || span_id == SpanId::INVALID {
+        return None;
+    }
+    // Level 1: unknown flags are not propagated.
+    let flags = TraceFlags::new(flags) & TraceFlags::SAMPLED;
+    let members = get.get(TRACESTATE).and_then(tracestate::parse).unwrap_or_default();
+    let (state, raw) = match TraceState::from_key_value(members.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        Ok(state) => (state, None),
+        // Valid by the specification, refused by the crate: carried aside.
+        Err(_) => (
+            TraceState::NONE,
+            tracestate::format(&members).map(|header| RawTraceState { trace_id, header: Arc::from(header) }),
+        ),
+    };
+    Some((SpanContext::new(trace_id, span_id, flags, true, state), raw))
+}
+
+/// Writes `traceparent` and, when there is one, `tracestate` (never empty).
+pub(crate) fn inject(cx: &Context, sc: &SpanContext, set: &mut dyn Injector) {
+    let flags = sc.trace_flags() & TraceFlags::SAMPLED;
+    set.set(TRACEPARENT, format!("00-{}-{}-{:02x}", sc.trace_id(), sc.span_id(), flags.to_u8()));
+    let header = sc.trace_state().header();
+    if !header.is_empty() {
+        set.set(TRACESTATE, header);
+    } else if let Some(raw) = cx.get::<RawTraceState>().filter(|raw| raw.trace_id == sc.trace_id()) {
+        set.set(TRACESTATE, raw.header.to_string());
+    }
+}
 
 /// True when `value` is a `traceparent` this implementation may continue:
 /// `version-traceid-parentid-flags` in lowercase hex of 2, 32, 16 and 2
 /// digits; version `ff` is forbidden; version `00` has exactly these four
 /// fields, a later version may append more after a `-`. All-zero ids are
-/// rejected later, by the span context's validity check.
-pub(super) fn valid_traceparent(value: &str) -> bool {
+/// rejected by [`extract`].
+pub(crate) fn valid_traceparent(value: &str) -> bool {
     let bytes = value.as_bytes();
     if bytes.len() < 55 {
         return false;
@@ -24,38 +89,9 @@ pub(super) fn valid_traceparent(value: &str) -> bool {
     }
 }
 
-/// `tracestate` with each key once, or `None` when no key repeats (the
-/// common case costs no allocation beyond the set).
-///
-/// W3C Trace Context: "only one entry per key is allowed", a sender must not
-/// create duplicates, and a receiver may drop them (trace-context#477). The
-/// first entry of a key is kept: entries are added on the left, so the first
-/// is the one its vendor wrote last, and it is also the one `TraceState::get`
-/// returns. The other vendors' entries are kept rather than discarding the
-/// whole header.
-pub(super) fn dedupe_tracestate(value: &str) -> Option<String> {
-    let members = || value.split(',').map(|m| m.trim_matches([' ', '\t'])).filter(|m| !m.is_empty());
-    let key = |member: &'_ str| member.split('=').next().unwrap_or(member).to_owned();
-    let mut seen = std::collections::HashSet::new();
-    if members().all(|m| seen.insert(key(m))) {
-        return None;
-    }
-    seen.clear();
-    Some(members().filter(|m| seen.insert(key(m))).collect::<Vec<_>>().join(","))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{dedupe_tracestate, valid_traceparent};
-
-    #[test]
-    fn a_repeated_tracestate_key_keeps_its_first_entry() {
-        assert_eq!(dedupe_tracestate("a=1,b=2,a=3").as_deref(), Some("a=1,b=2"));
-        assert_eq!(dedupe_tracestate(" a=1 , a=2 ,\tb=3").as_deref(), Some("a=1,b=3"));
-        assert_eq!(dedupe_tracestate("a=1,b=2"), None);
-        assert_eq!(dedupe_tracestate("a=1,,b=2"), None);
-        assert_eq!(dedupe_tracestate(""), None);
-    }
+    use super::valid_traceparent;
 
     #[test]
     fn the_grammar_is_exact() {

@@ -88,6 +88,10 @@ pub struct Config {
     pub batch: BatchConfig,
     /// How many exporters or processors the code added itself.
     pub custom_exporters: usize,
+    /// The header formats spoken (`OTEL_PROPAGATORS`), in extraction order.
+    pub propagators: Vec<crate::propagation::Propagator>,
+    /// Whether an `Err` return records a backtrace (`TRACED_ERR_BACKTRACE`).
+    pub backtraces_on_err: bool,
 }
 
 impl Config {
@@ -203,6 +207,8 @@ pub(crate) struct Settings {
     pub(crate) datadog: DatadogSettings,
     pub(crate) batch: BatchSettings,
     pub(crate) disabled: Option<bool>,
+    pub(crate) propagators: Option<Vec<crate::propagation::Propagator>>,
+    pub(crate) backtraces_on_err: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -251,6 +257,8 @@ pub(crate) fn resolve(
             datadog: None,
             batch: BatchConfig::default(),
             custom_exporters: 0,
+            propagators: Vec::new(),
+            backtraces_on_err: false,
         });
     }
     let resource = resource(code, &env)?;
@@ -262,7 +270,48 @@ pub(crate) fn resolve(
     let (console, otlp_selected, datadog_selected) = destinations(code, &env)?;
     let otlp = if otlp_selected { Some(otlp(&code.otlp, &env)?) } else { None };
     let datadog = if datadog_selected { Some(datadog::resolve(&code.datadog, &env)?) } else { None };
-    Ok(Config { disabled, resource, sampler, console, otlp, datadog, batch, custom_exporters: code.custom_exporters })
+    let propagators = propagators(code, &env)?;
+    let backtraces_on_err = backtraces_on_err(code, &env)?;
+    Ok(Config {
+        disabled,
+        resource,
+        sampler,
+        console,
+        otlp,
+        datadog,
+        batch,
+        custom_exporters: code.custom_exporters,
+        propagators,
+        backtraces_on_err,
+    })
+}
+
+/// `OTEL_PROPAGATORS` (default `tracecontext,baggage`), unless the code chose.
+fn propagators(code: &Settings, env: &Env<'_>) -> Result<Vec<crate::propagation::Propagator>, Error> {
+    use crate::propagation::{parse_list, Propagator, ACCEPTED};
+    if let Some(list) = &code.propagators {
+        return Ok(list.clone());
+    }
+    match env.get(env::PROPAGATORS)? {
+        None => Ok(vec![Propagator::TraceContext, Propagator::Baggage]),
+        Some(value) => parse_list(&value).ok_or_else(|| invalid(env::PROPAGATORS, value, ACCEPTED)),
+    }
+}
+
+/// `TRACED_ERR_BACKTRACE` (like `RUST_BACKTRACE`: `1`, `full` or `true` on;
+/// `0` or `false` off; default off), unless the code chose.
+fn backtraces_on_err(code: &Settings, env: &Env<'_>) -> Result<bool, Error> {
+    if let Some(on) = code.backtraces_on_err {
+        return Ok(on);
+    }
+    match env.get(env::ERR_BACKTRACE)? {
+        None => Ok(false),
+        Some(value) => match value.to_ascii_lowercase().as_str() {
+            "1" | "full" | "true" => Ok(true),
+            "0" | "false" => Ok(false),
+            _ => Err(invalid(env::ERR_BACKTRACE, value, "1, full or true (on); 0 or false (off)")),
+        },
+    }
 }
 
 fn resource(code: &Settings, env: &Env<'_>) -> Result<Vec<KeyValue>, Error> {

@@ -18,6 +18,8 @@ mod error;
 mod grpc;
 mod guard;
 #[cfg(feature = "otlp")]
+mod operation_name;
+#[cfg(feature = "otlp")]
 mod otlp;
 mod report;
 mod sampler;
@@ -493,6 +495,43 @@ impl Builder {
         self
     }
 
+    /// The header formats [`propagation`](crate::propagation) speaks, in
+    /// extraction order (else `OTEL_PROPAGATORS`, else `tracecontext,baggage`);
+    /// an empty list propagates nothing. Injection writes every format.
+    ///
+    /// ```
+    /// use trace_runtime::propagation::Propagator;
+    ///
+    /// let config = trace_runtime::init()
+    ///     .propagators([Propagator::TraceContext, Propagator::Datadog])
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(config.propagators, [Propagator::TraceContext, Propagator::Datadog]);
+    /// ```
+    pub fn propagators(mut self, propagators: impl IntoIterator<Item = crate::propagation::Propagator>) -> Self {
+        let mut list = Vec::new();
+        for p in propagators {
+            if !list.contains(&p) {
+                list.push(p);
+            }
+        }
+        self.settings.propagators = Some(list);
+        self
+    }
+
+    /// Records a backtrace in `exception.stacktrace` for `Err` returns too
+    /// (else `TRACED_ERR_BACKTRACE=1`; default off, where it costs one
+    /// relaxed load per error). Panics always record theirs.
+    ///
+    /// ```
+    /// let config = trace_runtime::init().backtraces_on_err(true).resolve().unwrap();
+    /// assert!(config.backtraces_on_err);
+    /// ```
+    pub fn backtraces_on_err(mut self, enabled: bool) -> Self {
+        self.settings.backtraces_on_err = Some(enabled);
+        self
+    }
+
     /// Reads `OTEL_*` settings through `lookup` instead of the process
     /// environment: for configuration kept elsewhere, or tests that must
     /// not touch the (process-wide) environment. `|_| None` ignores the
@@ -586,6 +625,7 @@ impl Builder {
         if let Some(otlp) = &config.otlp {
             let cause = Arc::new(LastCause::default());
             let exporter = otlp::build(otlp, config.batch.export_timeout, Arc::clone(&cause))?;
+            let exporter = operation_name::WithOperationName(exporter);
             builder = pipes.batched(builder, exporter, otlp::label(otlp), Some(cause));
         }
         #[cfg(feature = "datadog")]
@@ -608,8 +648,23 @@ impl Builder {
         }
         #[cfg(feature = "tracing")]
         crate::tracing_bridge::install_default();
+        install_propagation_and_errors(&config);
         Ok(Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others))
     }
+}
+
+/// Applies the propagators and the error-backtrace switch: the configured
+/// formats become the global OpenTelemetry propagator too, unless the
+/// application set its own; the panic hook that keeps the panic site's stack
+/// is put in front of the current one.
+fn install_propagation_and_errors(config: &Config) {
+    crate::propagation::set_active(&config.propagators);
+    let own = opentelemetry::global::get_text_map_propagator(|p| p.fields().next().is_some());
+    if !own {
+        opentelemetry::global::set_text_map_propagator(crate::propagation::Configured);
+    }
+    crate::errors::backtrace::set_on_err(config.backtraces_on_err);
+    crate::errors::backtrace::install_panic_hook();
 }
 
 impl std::fmt::Debug for Builder {

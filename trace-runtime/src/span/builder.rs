@@ -63,6 +63,30 @@ impl NewSpan {
         self
     }
 
+    /// The Datadog resource (ddtrace `resource=`), recorded as `resource.name`:
+    /// what the operation acted on, e.g. the route or the query.
+    ///
+    /// ```
+    /// let s = trace_runtime::span("db.query").resource("SELECT * FROM orders").start();
+    /// # s.end();
+    /// ```
+    pub fn resource(mut self, resource: impl Into<Cow<'static, str>>) -> Self {
+        self.spec.attributes.push(KeyValue::new(Key::from_static_str("resource.name"), resource.into()));
+        self
+    }
+
+    /// The Datadog span type (ddtrace `span_type=`, e.g. `web`, `db`,
+    /// `cache`), recorded as `span.type`.
+    ///
+    /// ```
+    /// let s = trace_runtime::span("cache.get").span_type("cache").start();
+    /// # s.end();
+    /// ```
+    pub fn span_type(mut self, span_type: impl Into<Cow<'static, str>>) -> Self {
+        self.spec.attributes.push(KeyValue::new(Key::from_static_str("span.type"), span_type.into()));
+        self
+    }
+
     /// An attribute known at start (visible to samplers); `None` is skipped.
     ///
     /// ```

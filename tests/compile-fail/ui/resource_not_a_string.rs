@@ -1,0 +1,6 @@
+use trace_runtime::traced;
+
+#[traced(resource = GET)]
+fn handler() {}
+
+fn main() {}
