@@ -44,6 +44,7 @@ mod tracing_bridge;
 #[path = "private/mod.rs"]
 pub mod __private;
 
+pub mod metrics;
 pub mod propagation;
 
 #[cfg(feature = "testing")]
@@ -53,9 +54,10 @@ pub use context::{
     current_root_span, current_span, in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan,
 };
 pub use logs::{log_ids, LogIds};
+pub use metrics::meter;
 pub use setup::{
     init, lost_spans, pending_spans, BatchConfig, Builder, Compression, Config, ConsoleExporter, Error, Guard,
-    OtlpConfig, Protocol,
+    MetricsConfig, OtlpConfig, Protocol,
 };
 pub use span::{span, NewSpan, SpanGuard, SpanHandle};
 pub use tags::{clear_global_tags, global_tags, set_global_tag};
