@@ -94,7 +94,8 @@ pub(crate) fn render(metrics: &ResourceMetrics) -> String {
 fn render_metric(out: &mut String, metric: &Metric) {
     let name = metric.name();
     let unit = metric.unit();
-    let unit = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+    // "1" is the unit of a plain count: nothing to print.
+    let unit = if unit.is_empty() || unit == "1" { String::new() } else { format!(" {unit}") };
     match metric.data() {
         AggregatedMetrics::F64(data) => render_data(out, name, &unit, data),
         AggregatedMetrics::U64(data) => render_data(out, name, &unit, data),
@@ -151,6 +152,8 @@ fn render_data<T: std::fmt::Display + Copy>(out: &mut String, name: &str, unit: 
 }
 
 fn labels<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> String {
-    let parts: Vec<String> = attributes.map(|kv| format!("{}={}", kv.key, kv.value)).collect();
+    // Sorted: the same series prints the same way at every interval.
+    let mut parts: Vec<String> = attributes.map(|kv| format!("{}={}", kv.key, kv.value)).collect();
+    parts.sort();
     format!("{{{}}}", parts.join(", "))
 }

@@ -13,11 +13,13 @@ mod record;
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, Key, KeyValue};
 
-pub use crate::errors::outcome::{IsErr, NeverErr, Outcome, RecordErrorDebug, RecordErrorDisplay, RecordErrorSource, RecordNothing};
+pub use crate::errors::outcome::{
+    IsErr, NeverErr, Outcome, RecordErrorDebug, RecordErrorDisplay, RecordErrorSource, RecordNothing,
+};
+pub use crate::metrics::CallSite;
 pub use crate::values::{debug, display, AttributeValue};
 pub use entered::Entered;
 pub use instrumented::{Finished, Instrumented};
-pub use crate::metrics::CallSite;
 pub use opentelemetry::trace::SpanKind;
 pub use options::{IntoLinks, IntoParent, Options, Parent};
 pub use record::{Arg, RecordArg, ResultTag, Ret, RetResultKind, RetValueKind, ReturnValue, SkipArg, ValueTag};
@@ -104,11 +106,7 @@ pub fn enter(meta: &'static Meta, setup: impl FnOnce(&mut Options), record: impl
 /// Starts the span of an async traced function (on its first poll); it is
 /// made current on each poll by [`Instrumented`].
 #[inline]
-pub fn start(
-    meta: &'static Meta,
-    setup: impl FnOnce(&mut Options),
-    record: impl FnOnce(&mut Recorder<'_>),
-) -> Begun {
+pub fn start(meta: &'static Meta, setup: impl FnOnce(&mut Options), record: impl FnOnce(&mut Recorder<'_>)) -> Begun {
     let call = Call::begin(&meta.calls, false);
     if dispatch::is_off() {
         return Begun { cx: None, call };
@@ -162,7 +160,8 @@ pub fn prepare(
 #[inline]
 pub fn start_prepared(meta: &'static Meta, prepared: Option<Prepared>) -> Begun {
     let call = Call::begin(&meta.calls, false);
-    let cx = prepared.and_then(|Prepared { meta, options, attributes }| launch(meta, options, attributes, |_| {}, false));
+    let cx =
+        prepared.and_then(|Prepared { meta, options, attributes }| launch(meta, options, attributes, |_| {}, false));
     Begun { cx, call }
 }
 

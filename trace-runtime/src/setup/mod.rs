@@ -394,7 +394,10 @@ impl Builder {
     /// let b = trace_runtime::init().metrics_exporter(trace_runtime::metrics::ConsoleMetricExporter::stderr());
     /// # drop(b);
     /// ```
-    pub fn metrics_exporter<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(mut self, exporter: E) -> Self {
+    pub fn metrics_exporter<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(
+        mut self,
+        exporter: E,
+    ) -> Self {
         self.settings.metrics.custom_exporters += 1;
         self.metric_readers.push(Box::new(move |builder, config| metrics::periodic(builder, exporter, config)));
         self
@@ -584,7 +587,8 @@ impl Builder {
         };
         let mut pipes = Pipes { limits, pipelines: Vec::new(), others: false };
         let resource = Resource::builder_empty().with_attributes(config.resource.iter().cloned()).build();
-        let mut builder = SdkTracerProvider::builder().with_resource(resource.clone()).with_sampler(config.sampler.clone());
+        let mut builder =
+            SdkTracerProvider::builder().with_resource(resource.clone()).with_sampler(config.sampler.clone());
         for add in self.processors {
             builder = add(builder, &mut pipes);
         }
