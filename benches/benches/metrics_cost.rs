@@ -62,8 +62,7 @@ fn with_red(x: u64) -> u64 {
 
 fn install(sampler: Sampler, metrics: bool) -> trace_runtime::Guard {
     let builder = trace_runtime::init().env_lookup(|_| None).sampler(sampler).exporter(NullExporter::default());
-    let builder =
-        if metrics { builder.metrics_exporter(NullMetrics).metric_export_interval(HOUR) } else { builder };
+    let builder = if metrics { builder.metrics_exporter(NullMetrics).metric_export_interval(HOUR) } else { builder };
     builder.install().expect("nothing else installed")
 }
 
