@@ -1,7 +1,7 @@
 //! The only items `#[traced]` expands to. Not public API: names and
 //! signatures change without notice.
 //!
-//! Every entry point checks [`dispatch::is_off`] first and does nothing else
+//! Every entry point checks `dispatch::is_off` first and does nothing else
 //! when nothing is installed: the closures the macro passes (argument
 //! recording, `parent`, `links`) run only past that check.
 
