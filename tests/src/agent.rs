@@ -402,6 +402,14 @@ impl Session<'_> {
         self.agent.fetch_traces(Some(&self.token))
     }
 
+    /// The OTLP metrics export requests of this session, in arrival order:
+    /// `ExportMetricsServiceRequest`s as JSON with proto field names.
+    pub fn metrics(&self) -> Json {
+        let path = format!("/test/session/metrics?test_session_token={}", self.token);
+        let body = self.agent.get_ok(&path);
+        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("test agent returned non-JSON for {path}: {e}"))
+    }
+
     /// Like [`TestAgent::spans`], for this session.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
         spans_from_requests(&self.traces())

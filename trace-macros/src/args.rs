@@ -10,7 +10,7 @@ use syn::{Expr, Ident, LitBool, LitStr, Path, Token};
 use crate::attrs::{Attrs, Format};
 use crate::item::TracedFn;
 
-const ACCEPTED: &str = "name, service, kind, resource, span_type, attrs, args, skip, ret, err, links, parent, crate \
+const ACCEPTED: &str = "name, service, kind, resource, span_type, attrs, args, skip, ret, err, metrics, links, parent, crate \
                         (and off, on a method of a #[traced] impl block)";
 
 /// Validated arguments, ready for the expander.
@@ -29,6 +29,8 @@ pub(crate) struct Args {
     pub(crate) ret: Option<Ret>,
     /// `err = false`: do not record an `Err` return as an error.
     pub(crate) err: Option<LitBool>,
+    /// `metrics = false`: leave the function out of the RED metrics.
+    pub(crate) metrics: Option<LitBool>,
     pub(crate) links: Option<Expr>,
     pub(crate) parent: Option<Expr>,
     /// `off`: a method of a traced impl block that is not traced.
@@ -176,6 +178,22 @@ fn parse_named(input: ParseStream<'_>, key: &Ident, args: &mut Args) -> syn::Res
                 )
             })?;
             set_once(&mut args.err, key, value)
+        }
+        "metrics" => {
+            input.parse::<Token![=]>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected `=` after `metrics`: `metrics = false` leaves the function out of the RED metrics",
+                )
+            })?;
+            let value: LitBool = input.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "`metrics` takes `true` (the default: every call counts in `function.calls`, \
+                     `function.calls.duration` and `function.calls.concurrent`) or `false`",
+                )
+            })?;
+            set_once(&mut args.metrics, key, value)
         }
         "links" => {
             let expr = parse_expr_value(input, key, "links = [batch.trigger.clone()]")?;
@@ -374,6 +392,7 @@ impl Args {
             skip: method.skip.or_else(|| block.skip.clone()),
             ret: method.ret.or_else(|| block.ret.clone()),
             err: method.err.or_else(|| block.err.clone()),
+            metrics: method.metrics.or_else(|| block.metrics.clone()),
             links: method.links.or_else(|| block.links.clone()),
             parent: method.parent.or_else(|| block.parent.clone()),
             off: method.off,
@@ -385,6 +404,11 @@ impl Args {
     /// True when an `Err` return is recorded as an error (the default).
     pub(crate) fn records_errors(&self) -> bool {
         self.err.as_ref().is_none_or(LitBool::value)
+    }
+
+    /// True when calls count in the RED metrics (the default).
+    pub(crate) fn records_metrics(&self) -> bool {
+        self.metrics.as_ref().is_none_or(LitBool::value)
     }
 
     /// The arguments `args` records: every name the signature binds, except
@@ -421,6 +445,7 @@ impl Args {
             skip,
             ret,
             err,
+            metrics,
             links,
             parent,
             off: _,
@@ -438,6 +463,7 @@ impl Args {
             || skip.is_some()
             || ret.is_some()
             || err.is_some()
+            || metrics.is_some()
             || links.is_some()
             || parent.is_some()
     }

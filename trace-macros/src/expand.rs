@@ -66,6 +66,9 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
     let locals = Locals::new();
     let Locals { span: span_var, ret: ret_var, recorder, options, prepared, future, .. } = &locals;
 
+    // autometrics' `function`: the function's own name (`Type::method` in a
+    // traced impl block), whatever the span is called.
+    let function = LitStr::new(&default_name.clone().unwrap_or_else(|| unraw(&func.sig.ident)), ident_span);
     let name = args
         .name
         .clone()
@@ -78,6 +81,7 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
 
     let recorded_keys = recorded_keys(args, &func);
     let file_line = quote_spanned!(ident_span=> file: ::core::file!(), line: ::core::line!(),);
+    let calls = if args.records_metrics() { quote!(new) } else { quote!(off) };
     let meta = quote! {
         fn __traced_marker() {}
         static __TRACED_META: #private::Meta = #private::Meta {
@@ -87,6 +91,7 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
             #file_line
             marker: || ::core::any::type_name_of_val(&__traced_marker),
             recorded_keys: &[#(#recorded_keys),*],
+            calls: #private::CallSite::#calls(#function, ::core::module_path!()),
         };
     };
     let setup = setup_closure(args, &private, options);
@@ -210,7 +215,7 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
                 };
                 let wrapped = quote! {
                     async move {
-                        let #span_var = #private::start_prepared(#prepared);
+                        let #span_var = #private::start_prepared(&__TRACED_META, #prepared);
                         let (#ret_var, #outcome_binding) = #private::Instrumented::new(#span_var, #future).await;
                         #record_outcome
                         #ret_var
@@ -391,6 +396,19 @@ fn record_outcome(args: &Args, private: &TokenStream, locals: &Locals) -> TokenS
             }
         }
     });
+    // `result = error` in the RED metrics follows the span's status, and is
+    // known whether or not the span is recorded.
+    let failed = args.records_errors().then(|| {
+        quote! {
+            {
+                #[allow(unused_imports)]
+                use #private::{IsErr as _, NeverErr as _};
+                if (&&#private::Outcome(&#ret_var)).traced_is_err() {
+                    #span_var.failed();
+                }
+            }
+        }
+    });
     if ret.is_none() && err.is_none() {
         return TokenStream::new();
     }
@@ -399,6 +417,7 @@ fn record_outcome(args: &Args, private: &TokenStream, locals: &Locals) -> TokenS
             #ret
             #err
         }
+        #failed
     }
 }
 

@@ -52,6 +52,7 @@ mod tracing_bridge;
 #[allow(rustdoc::private_intra_doc_links)] // hidden; its docs are for maintainers (`--document-private-items`)
 pub mod __private;
 
+pub mod metrics;
 pub mod propagation;
 
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
@@ -64,9 +65,10 @@ pub use context::{
     current_root_span, current_span, in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan,
 };
 pub use logs::{log_ids, LogIds};
+pub use metrics::meter;
 pub use setup::{
     init, lost_spans, pending_spans, BatchConfig, Builder, Compression, Config, ConsoleExporter, DatadogConfig, Error,
-    Guard, OtlpConfig, Protocol,
+    Guard, MetricsConfig, OtlpConfig, Protocol,
 };
 pub use span::{span, NewSpan, SpanGuard, SpanHandle};
 pub use tags::{clear_global_tags, global_tags, set_global_tag};

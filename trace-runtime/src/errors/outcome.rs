@@ -87,3 +87,31 @@ impl<T, E: Debug> RecordErrorDebug for &Outcome<'_, Result<T, E>> {
 impl<T: ?Sized> RecordNothing for Outcome<'_, T> {
     fn traced_record(&self, _span: &SpanRef<'_>) {}
 }
+
+/// `result = error` in the RED metrics: a `Result` that is `Err`. Called as
+/// `(&&Outcome(&value)).traced_is_err()`: this impl, on `&Outcome`, is found
+/// one dereference before [`NeverErr`]'s.
+#[doc(hidden)]
+pub trait IsErr {
+    fn traced_is_err(&self) -> bool;
+}
+
+/// Anything that is not a `Result` never fails.
+#[doc(hidden)]
+pub trait NeverErr {
+    fn traced_is_err(&self) -> bool;
+}
+
+impl<T, E> IsErr for &Outcome<'_, Result<T, E>> {
+    #[inline]
+    fn traced_is_err(&self) -> bool {
+        self.0.is_err()
+    }
+}
+
+impl<T: ?Sized> NeverErr for Outcome<'_, T> {
+    #[inline]
+    fn traced_is_err(&self) -> bool {
+        false
+    }
+}

@@ -6,10 +6,13 @@ use opentelemetry::trace::{SpanRef, TraceContextExt};
 use opentelemetry::{Context, ContextGuard};
 
 use crate::errors::panic;
+use crate::metrics::Call;
 
 /// Current from creation until drop, when the span ends.
 pub struct Entered {
     active: Option<Active>,
+    /// Declared after `active`: the span ends before the call is counted.
+    call: Option<Call>,
 }
 
 /// A started, attached span. Kept apart so that dropping a disabled
@@ -22,12 +25,20 @@ struct Active {
 
 impl Entered {
     #[inline]
-    pub(crate) fn disabled() -> Self {
-        Entered { active: None }
+    pub(crate) fn disabled(call: Option<Call>) -> Self {
+        Entered { active: None, call }
     }
 
-    pub(crate) fn new(cx: Option<Context>) -> Self {
-        Entered { active: cx.map(|cx| Active { attached: cx.clone().attach(), cx }) }
+    pub(crate) fn new(cx: Option<Context>, call: Option<Call>) -> Self {
+        Entered { active: cx.map(|cx| Active { attached: cx.clone().attach(), cx }), call }
+    }
+
+    /// The function returned an error: `result = error` in its metrics.
+    #[inline]
+    pub fn failed(&self) {
+        if let Some(call) = &self.call {
+            call.fail();
+        }
     }
 
     /// The span, for recording the outcome.
@@ -38,6 +49,7 @@ impl Entered {
 
     /// Records the panic, ends the span, and resumes unwinding unchanged.
     pub fn resume_panic(self, payload: Box<dyn Any + Send>) -> ! {
+        self.failed();
         if let Some(span) = self.span() {
             panic::exception(&*payload).record(&span);
         }

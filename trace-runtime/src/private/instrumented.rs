@@ -9,7 +9,9 @@ use opentelemetry::trace::{SpanRef, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use pin_project_lite::pin_project;
 
+use super::Begun;
 use crate::errors::panic;
+use crate::metrics::{Call, Polling};
 
 pin_project! {
     /// Wraps the body of an async traced function.
@@ -17,6 +19,8 @@ pin_project! {
         #[pin]
         inner: F,
         cx: Option<Context>,
+        // Counted when the future finishes, panics or is dropped.
+        call: Option<Call>,
     }
 
     impl<F> PinnedDrop for Instrumented<F> {
@@ -34,8 +38,8 @@ pin_project! {
 
 impl<F> Instrumented<F> {
     #[inline]
-    pub fn new(cx: Option<Context>, inner: F) -> Self {
-        Instrumented { inner, cx }
+    pub fn new(begun: Begun, inner: F) -> Self {
+        Instrumented { inner, cx: begun.cx, call: begun.call }
     }
 }
 
@@ -44,18 +48,37 @@ impl<F: Future> Future for Instrumented<F> {
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        // Nested traced calls see this function as their caller.
+        let polling = this.call.as_ref().map(|call| Polling::enter(call.site()));
         let Some(cx) = this.cx.as_ref() else {
-            return this.inner.poll(task).map(|out| (out, Finished { cx: None }));
+            let Some(polling) = polling else {
+                return this.inner.poll(task).map(|out| (out, Finished { cx: None, call: None }));
+            };
+            let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| this.inner.poll(task)));
+            drop(polling);
+            return match polled {
+                Ok(poll) => poll.map(|out| (out, Finished { cx: None, call: this.call.take() })),
+                Err(payload) => {
+                    if let Some(call) = this.call.as_ref() {
+                        call.fail();
+                    }
+                    std::panic::resume_unwind(payload)
+                }
+            };
         };
         let attached = cx.clone().attach();
         let inner = this.inner;
         // The panic is resumed right after it is recorded: unwind safety holds.
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(task)));
         drop(attached);
+        drop(polling);
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(out)) => Poll::Ready((out, Finished { cx: this.cx.take() })),
+            Ok(Poll::Ready(out)) => Poll::Ready((out, Finished { cx: this.cx.take(), call: this.call.take() })),
             Err(payload) => {
+                if let Some(call) = this.call.as_ref() {
+                    call.fail();
+                }
                 if let Some(cx) = this.cx.take() {
                     let span = cx.span();
                     panic::exception(&*payload).record(&span);
@@ -70,6 +93,8 @@ impl<F: Future> Future for Instrumented<F> {
 /// The span of a completed async traced function, until its outcome is recorded.
 pub struct Finished {
     cx: Option<Context>,
+    /// Declared after `cx`: the span ends before the call is counted.
+    call: Option<Call>,
 }
 
 impl Finished {
@@ -77,6 +102,14 @@ impl Finished {
     #[inline]
     pub fn span(&self) -> Option<SpanRef<'_>> {
         self.cx.as_ref().map(TraceContextExt::span)
+    }
+
+    /// The function returned an error: `result = error` in its metrics.
+    #[inline]
+    pub fn failed(&self) {
+        if let Some(call) = &self.call {
+            call.fail();
+        }
     }
 }
 

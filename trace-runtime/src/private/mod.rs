@@ -13,7 +13,10 @@ mod record;
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, Key, KeyValue};
 
-pub use crate::errors::outcome::{Outcome, RecordErrorDebug, RecordErrorDisplay, RecordErrorSource, RecordNothing};
+pub use crate::errors::outcome::{
+    IsErr, NeverErr, Outcome, RecordErrorDebug, RecordErrorDisplay, RecordErrorSource, RecordNothing,
+};
+pub use crate::metrics::CallSite;
 pub use crate::values::{debug, display, AttributeValue};
 pub use entered::Entered;
 pub use instrumented::{Finished, Instrumented};
@@ -22,6 +25,7 @@ pub use options::{IntoLinks, IntoParent, Options, Parent};
 pub use record::{Arg, RecordArg, ResultTag, Ret, RetResultKind, RetValueKind, ReturnValue, SkipArg, ValueTag};
 
 use crate::dispatch::{self, AnySpan};
+use crate::metrics::Call;
 use crate::span::start::{begin_span, start_span, SpanSpec, Started};
 
 /// What the macro knows about a traced function at compile time.
@@ -38,6 +42,8 @@ pub struct Meta {
     /// Keys the function records itself (`attrs`, `args`, `ret`). Appended after the global tags
     /// when recorded, they win at export, where each key keeps its latest value.
     pub recorded_keys: &'static [&'static str],
+    /// The function's RED metrics (`function.calls`, ...).
+    pub calls: CallSite,
 }
 
 impl Meta {
@@ -91,24 +97,29 @@ impl Recorder<'_> {
 pub fn enter(meta: &'static Meta, setup: impl FnOnce(&mut Options), record: impl FnOnce(&mut Recorder<'_>)) -> Entered {
     // Nothing installed, or a span the sampler is known to drop (under a
     // sampled-out parent): the body runs as a plain call.
+    let call = Call::begin(&meta.calls, true);
     if dispatch::is_off() || dispatch::drops_under_current() {
-        return Entered::disabled();
+        return Entered::disabled(call);
     }
-    Entered::new(begin(meta, setup, record, true))
+    Entered::new(begin(meta, setup, record, true), call)
 }
 
 /// Starts the span of an async traced function (on its first poll); it is
 /// made current on each poll by [`Instrumented`].
 #[inline]
-pub fn start(
-    meta: &'static Meta,
-    setup: impl FnOnce(&mut Options),
-    record: impl FnOnce(&mut Recorder<'_>),
-) -> Option<Context> {
+pub fn start(meta: &'static Meta, setup: impl FnOnce(&mut Options), record: impl FnOnce(&mut Recorder<'_>)) -> Begun {
+    let call = Call::begin(&meta.calls, false);
     if dispatch::is_off() {
-        return None;
+        return Begun { cx: None, call };
     }
-    begin(meta, setup, record, false)
+    Begun { cx: begin(meta, setup, record, false), call }
+}
+
+/// The span and the metrics of an async traced call, once it started.
+#[derive(Debug)]
+pub struct Begun {
+    cx: Option<Context>,
+    call: Option<Call>,
 }
 
 /// What a function returning a future knows when it is called: its
@@ -148,9 +159,11 @@ pub fn prepare(
 /// Starts the span [`prepare`]d at call time, on the future's first poll,
 /// under the span current then.
 #[inline]
-pub fn start_prepared(prepared: Option<Prepared>) -> Option<Context> {
-    let Prepared { meta, options, attributes } = prepared?;
-    launch(meta, options, attributes, |_| {}, false)
+pub fn start_prepared(meta: &'static Meta, prepared: Option<Prepared>) -> Begun {
+    let call = Call::begin(&meta.calls, false);
+    let cx =
+        prepared.and_then(|Prepared { meta, options, attributes }| launch(meta, options, attributes, |_| {}, false));
+    Begun { cx, call }
 }
 
 /// `sync`: the span is for a sync function's body, which runs right here

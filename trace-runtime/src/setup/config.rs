@@ -14,6 +14,8 @@ use opentelemetry_sdk::trace::Sampler;
 
 use super::datadog::{self, DatadogConfig, DatadogSettings};
 use super::env::{self, invalid, Env};
+pub use super::metrics_config::MetricsConfig;
+use super::metrics_config::MetricsSettings;
 use super::{sampler, Error};
 
 /// How OTLP data is sent.
@@ -92,6 +94,8 @@ pub struct Config {
     pub propagators: Vec<crate::propagation::Propagator>,
     /// Whether an `Err` return records a backtrace (`TRACED_ERR_BACKTRACE`).
     pub backtraces_on_err: bool,
+    /// Metrics export (the OpenTelemetry metrics API and `#[traced]`'s RED metrics).
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -209,6 +213,7 @@ pub(crate) struct Settings {
     pub(crate) disabled: Option<bool>,
     pub(crate) propagators: Option<Vec<crate::propagation::Propagator>>,
     pub(crate) backtraces_on_err: Option<bool>,
+    pub(crate) metrics: MetricsSettings,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -230,10 +235,28 @@ pub(crate) struct BatchSettings {
     pub(crate) export_timeout: Option<Duration>,
 }
 
-const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318/v1/traces";
+const DEFAULT_HTTP_BASE: &str = "http://localhost:4318";
 const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
-const TRACES_PATH: &str = "/v1/traces";
+
+/// The variables and URL path of one OTLP signal (traces, metrics).
+pub(crate) struct Signal {
+    pub(crate) endpoint: &'static str,
+    pub(crate) protocol: &'static str,
+    pub(crate) headers: &'static str,
+    pub(crate) timeout: &'static str,
+    pub(crate) compression: &'static str,
+    pub(crate) path: &'static str,
+}
+
+pub(crate) const TRACES: Signal = Signal {
+    endpoint: env::OTLP_TRACES_ENDPOINT,
+    protocol: env::OTLP_TRACES_PROTOCOL,
+    headers: env::OTLP_TRACES_HEADERS,
+    timeout: env::OTLP_TRACES_TIMEOUT,
+    compression: env::OTLP_TRACES_COMPRESSION,
+    path: "/v1/traces",
+};
 
 /// Resolves `code` against the variables `lookup` returns.
 pub(crate) fn resolve(
@@ -259,6 +282,7 @@ pub(crate) fn resolve(
             custom_exporters: 0,
             propagators: Vec::new(),
             backtraces_on_err: false,
+            metrics: MetricsConfig::off(),
         });
     }
     let resource = resource(code, &env)?;
@@ -268,8 +292,9 @@ pub(crate) fn resolve(
     };
     let batch = batch(&code.batch, &env)?;
     let (console, otlp_selected, datadog_selected) = destinations(code, &env)?;
-    let otlp = if otlp_selected { Some(otlp(&code.otlp, &env)?) } else { None };
+    let otlp = if otlp_selected { Some(otlp(&code.otlp, &env, &TRACES)?) } else { None };
     let datadog = if datadog_selected { Some(datadog::resolve(&code.datadog, &env)?) } else { None };
+    let metrics = super::metrics_config::resolve(code, &env)?;
     let propagators = propagators(code, &env)?;
     let backtraces_on_err = backtraces_on_err(code, &env)?;
     Ok(Config {
@@ -283,6 +308,7 @@ pub(crate) fn resolve(
         custom_exporters: code.custom_exporters,
         propagators,
         backtraces_on_err,
+        metrics,
     })
 }
 
@@ -481,7 +507,7 @@ fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool, bool), Er
     }
 }
 
-fn otlp(code: &OtlpSettings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
+pub(crate) fn otlp(code: &OtlpSettings, env: &Env<'_>, signal: &Signal) -> Result<OtlpConfig, Error> {
     let protocol = match code.protocol {
         Some(protocol) => {
             if protocol == Protocol::Grpc && !cfg!(feature = "grpc") {
@@ -493,7 +519,7 @@ fn otlp(code: &OtlpSettings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
             }
             protocol
         }
-        None => match env.first(&[env::OTLP_TRACES_PROTOCOL, env::OTLP_PROTOCOL])? {
+        None => match env.first(&[signal.protocol, env::OTLP_PROTOCOL])? {
             None => Protocol::HttpProtobuf,
             Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
                 "http/protobuf" => Protocol::HttpProtobuf,
@@ -519,31 +545,31 @@ fn otlp(code: &OtlpSettings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
             })?;
             // A bare collector address means its traces path, as people expect.
             if protocol == Protocol::HttpProtobuf && matches!(uri.path(), "" | "/") {
-                join_traces_path(url)
+                join_path(url, signal.path)
             } else {
                 url.clone()
             }
         }
-        None => match env.first(&[env::OTLP_TRACES_ENDPOINT, env::OTLP_ENDPOINT])? {
+        None => match env.first(&[signal.endpoint, env::OTLP_ENDPOINT])? {
             Some((variable, url)) => {
                 check_url(&url, protocol).map_err(|accepted| invalid(variable, url.clone(), accepted))?;
                 // The signal-specific variable is used as-is; the general one
                 // is a base URL for HTTP (specification: append v1/traces).
                 if variable == env::OTLP_ENDPOINT && protocol == Protocol::HttpProtobuf {
-                    join_traces_path(&url)
+                    join_path(&url, signal.path)
                 } else {
                     url
                 }
             }
             None => match protocol {
-                Protocol::HttpProtobuf => DEFAULT_HTTP_ENDPOINT.to_owned(),
+                Protocol::HttpProtobuf => format!("{DEFAULT_HTTP_BASE}{}", signal.path),
                 Protocol::Grpc => DEFAULT_GRPC_ENDPOINT.to_owned(),
             },
         },
     };
 
     let mut headers: Vec<(String, String)> = Vec::new();
-    if let Some((variable, _)) = env.first(&[env::OTLP_TRACES_HEADERS, env::OTLP_HEADERS])? {
+    if let Some((variable, _)) = env.first(&[signal.headers, env::OTLP_HEADERS])? {
         for (name, value) in env.pairs(variable)?.unwrap_or_default() {
             if !valid_header(&name, &value) {
                 return Err(invalid(variable, format!("{name}={value}"), ACCEPTED_HEADERS));
@@ -566,7 +592,7 @@ fn otlp(code: &OtlpSettings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
 
     let timeout = match code.timeout {
         Some(timeout) => bounded(timeout, "otlp_timeout")?,
-        None => match env.first(&[env::OTLP_TRACES_TIMEOUT, env::OTLP_TIMEOUT])? {
+        None => match env.first(&[signal.timeout, env::OTLP_TIMEOUT])? {
             Some((variable, _)) => env.millis(variable)?.unwrap_or(DEFAULT_OTLP_TIMEOUT),
             None => DEFAULT_OTLP_TIMEOUT,
         },
@@ -574,7 +600,7 @@ fn otlp(code: &OtlpSettings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
 
     let compression = match code.compression {
         Some(compression) => Some(compression),
-        None => match env.first(&[env::OTLP_TRACES_COMPRESSION, env::OTLP_COMPRESSION])? {
+        None => match env.first(&[signal.compression, env::OTLP_COMPRESSION])? {
             None => None,
             Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
                 "gzip" => Some(Compression::Gzip),
@@ -593,7 +619,7 @@ const ACCEPTED_HEADERS: &str = "name=value pairs with header names of letters, d
                                 in base64";
 
 /// Checks an OTLP endpoint; the error is what is accepted.
-fn check_url(url: &str, protocol: Protocol) -> Result<http::Uri, &'static str> {
+pub(crate) fn check_url(url: &str, protocol: Protocol) -> Result<http::Uri, &'static str> {
     let (https_ok, accepted) = match protocol {
         Protocol::HttpProtobuf if cfg!(feature = "tls") => (
             true,
@@ -630,13 +656,13 @@ pub(crate) fn port_ok(uri: &http::Uri) -> bool {
     }
 }
 
-fn join_traces_path(base: &str) -> String {
+pub(crate) fn join_path(base: &str, path: &str) -> String {
     let base = base.trim_end_matches('/');
-    // A full traces URL given where a base was expected: not twice.
-    if base.ends_with(TRACES_PATH) {
+    // A full signal URL given where a base was expected: not twice.
+    if base.ends_with(path) {
         return base.to_owned();
     }
-    format!("{base}{TRACES_PATH}")
+    format!("{base}{path}")
 }
 
 /// A header both HTTP and gRPC can carry. `HeaderValue` alone accepts any

@@ -4,6 +4,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::OTelSdkError;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use super::worker::Pipeline;
@@ -44,11 +45,19 @@ pub struct Guard {
     /// False for the guard of a disabled SDK, which installed nothing.
     installed: bool,
     shut_down: bool,
+    /// The meter provider, when metrics are exported.
+    meters: Option<SdkMeterProvider>,
 }
 
 impl Guard {
-    pub(crate) fn new(provider: SdkTracerProvider, timeout: Duration, pipelines: Vec<Pipeline>, others: bool) -> Self {
-        Guard { provider, timeout, pipelines, others, installed: true, shut_down: false }
+    pub(crate) fn new(
+        provider: SdkTracerProvider,
+        timeout: Duration,
+        pipelines: Vec<Pipeline>,
+        others: bool,
+        meters: Option<SdkMeterProvider>,
+    ) -> Self {
+        Guard { provider, timeout, pipelines, others, installed: true, shut_down: false, meters }
     }
 
     /// The guard of `OTEL_SDK_DISABLED=true`: nothing installed, nothing to do.
@@ -60,6 +69,7 @@ impl Guard {
             others: false,
             installed: false,
             shut_down: false,
+            meters: None,
         }
     }
 
@@ -75,8 +85,9 @@ impl Guard {
         self.installed
     }
 
-    /// Exports every finished span now, without shutting down; waits at
-    /// most the builder's `shutdown_timeout`.
+    /// Exports every finished span now, and the metrics when they are
+    /// exported, without shutting down; waits at most the builder's
+    /// `shutdown_timeout`.
     ///
     /// # Errors
     ///
@@ -94,6 +105,11 @@ impl Guard {
             let provider = self.provider.clone();
             if let Err(error) = bounded(deadline, move || provider.force_flush()) {
                 errors.push(error);
+            }
+        }
+        if let Some(meters) = self.meters.clone() {
+            if let Err(error) = bounded(deadline, move || meters.force_flush()) {
+                errors.push(format!("metrics: {error}"));
             }
         }
         if errors.is_empty() {
@@ -140,6 +156,12 @@ impl Guard {
         // every exporter at once, each with the whole timeout.
         dispatch::uninstall_own();
         let deadline = Instant::now() + self.timeout;
+        // Metrics export a last time and shut down side by side with the spans.
+        let metrics = self.meters.take().map(|meters| {
+            crate::metrics::uninstall();
+            let timeout = self.timeout;
+            spawn(move || meters.shutdown_with_timeout(timeout))
+        });
         for pipeline in &self.pipelines {
             pipeline.begin_shutdown(deadline);
         }
@@ -151,6 +173,10 @@ impl Guard {
         let sdk = bounded(deadline, move || provider.shutdown_with_timeout(timeout));
         for pipeline in &self.pipelines {
             pipeline.wait(deadline);
+        }
+        if let Some(Err(error)) = metrics.map(|pending| wait(pending, deadline)) {
+            // Metrics never fail the spans' shutdown, but are never lost silently.
+            eprintln!("trace-runtime: the last metrics export failed: {error}");
         }
         let losses: Vec<String> = self.pipelines.iter().filter_map(|p| p.tally().settle()).collect();
         if !losses.is_empty() {
@@ -168,6 +194,13 @@ impl Guard {
 
 /// Runs `work` on a thread of its own and waits for it until `deadline`.
 fn bounded(deadline: Instant, work: impl FnOnce() -> Result<(), OTelSdkError> + Send + 'static) -> Result<(), String> {
+    wait(spawn(work), deadline)
+}
+
+type Pending = Result<mpsc::Receiver<Result<(), OTelSdkError>>, String>;
+
+/// Starts `work` on a thread of its own.
+fn spawn(work: impl FnOnce() -> Result<(), OTelSdkError> + Send + 'static) -> Pending {
     let (done, result) = mpsc::channel();
     std::thread::Builder::new()
         .name("trace-runtime-shutdown".to_owned())
@@ -175,6 +208,12 @@ fn bounded(deadline: Instant, work: impl FnOnce() -> Result<(), OTelSdkError> + 
             let _ = done.send(work());
         })
         .map_err(|e| format!("could not start a thread to shut the span processors down: {e}"))?;
+    Ok(result)
+}
+
+/// Waits for spawned work until `deadline`.
+fn wait(pending: Pending, deadline: Instant) -> Result<(), String> {
+    let result = pending?;
     match result.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         Ok(Ok(())) | Ok(Err(OTelSdkError::AlreadyShutdown)) => Ok(()),
         Ok(Err(error)) => Err(error.to_string()),

@@ -17,6 +17,8 @@ mod error;
 #[cfg(feature = "grpc")]
 mod grpc;
 mod guard;
+mod metrics;
+mod metrics_config;
 #[cfg(feature = "otlp")]
 mod operation_name;
 #[cfg(feature = "otlp")]
@@ -35,7 +37,7 @@ use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder};
 use opentelemetry_sdk::Resource;
 
-pub use config::{BatchConfig, Compression, Config, OtlpConfig, Protocol};
+pub use config::{BatchConfig, Compression, Config, MetricsConfig, OtlpConfig, Protocol};
 pub use console::ConsoleExporter;
 pub use datadog::DatadogConfig;
 pub use error::Error;
@@ -101,6 +103,7 @@ pub fn init() -> Builder {
         shutdown_timeout: Duration::from_secs(5),
         max_export_bytes: split::DEFAULT_MAX_EXPORT_BYTES,
         lookup: None,
+        metric_readers: Vec::new(),
     }
 }
 
@@ -123,6 +126,7 @@ pub struct Builder {
     shutdown_timeout: Duration,
     max_export_bytes: usize,
     lookup: Option<Lookup>,
+    metric_readers: Vec<metrics::AddReader>,
 }
 
 impl Builder {
@@ -461,6 +465,106 @@ impl Builder {
         self
     }
 
+    /// Exports metrics to `exporter` at every interval and at shutdown (a
+    /// periodic reader of its own; e.g. an SDK `InMemoryMetricExporter` in
+    /// tests). Adding one in code means `OTEL_METRICS_EXPORTER` is not read.
+    ///
+    /// ```
+    /// let b = trace_runtime::init().metrics_exporter(trace_runtime::metrics::ConsoleMetricExporter::stderr());
+    /// # drop(b);
+    /// ```
+    pub fn metrics_exporter<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(
+        mut self,
+        exporter: E,
+    ) -> Self {
+        self.settings.metrics.custom_exporters += 1;
+        self.metric_readers.push(Box::new(move |builder, config| metrics::periodic(builder, exporter, config)));
+        self
+    }
+
+    /// Prints metrics to stderr as readable lines, at every interval and at
+    /// shutdown (else `OTEL_METRICS_EXPORTER=console`).
+    ///
+    /// ```
+    /// let config = trace_runtime::init().metrics_console().resolve().unwrap();
+    /// assert!(config.metrics.console);
+    /// ```
+    pub fn metrics_console(mut self) -> Self {
+        self.settings.metrics.console = true;
+        self
+    }
+
+    /// Sends metrics to this OTLP/HTTP URL (else
+    /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, else the OTLP endpoint of the
+    /// traces with path `/v1/metrics`); a URL with no path gets `/v1/metrics`.
+    ///
+    /// ```
+    /// let config = trace_runtime::init().metrics_otlp_endpoint("http://collector:4318").resolve().unwrap();
+    /// assert_eq!(config.metrics.otlp.unwrap().endpoint, "http://collector:4318/v1/metrics");
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn metrics_otlp_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.settings.metrics.otlp_selected = true;
+        self.settings.metrics.endpoint = Some(url.into());
+        self
+    }
+
+    /// The OTLP transport of metrics (else `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL`
+    /// / `OTEL_EXPORTER_OTLP_PROTOCOL`); only HTTP/protobuf for now. Headers,
+    /// timeout and compression are those of [`otlp_header`](Self::otlp_header)
+    /// and friends (else `OTEL_EXPORTER_OTLP_METRICS_HEADERS`, ...).
+    ///
+    /// ```
+    /// let b = trace_runtime::init().metrics_otlp_protocol(trace_runtime::Protocol::HttpProtobuf);
+    /// # drop(b);
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn metrics_otlp_protocol(mut self, protocol: Protocol) -> Self {
+        self.settings.metrics.protocol = Some(protocol);
+        self
+    }
+
+    /// Cumulative (the default), delta or low-memory export (else
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+    ///
+    /// ```
+    /// use opentelemetry_sdk::metrics::Temporality;
+    /// let config = trace_runtime::init().metrics_console().metrics_temporality(Temporality::Delta).resolve().unwrap();
+    /// assert_eq!(config.metrics.temporality, Temporality::Delta);
+    /// ```
+    pub fn metrics_temporality(mut self, temporality: opentelemetry_sdk::metrics::Temporality) -> Self {
+        self.settings.metrics.temporality = Some(temporality);
+        self
+    }
+
+    /// Time between two metrics exports (else `OTEL_METRIC_EXPORT_INTERVAL`
+    /// in milliseconds; default 60 s). The guard exports once more at shutdown.
+    ///
+    /// ```
+    /// let config = trace_runtime::init()
+    ///     .metrics_console()
+    ///     .metric_export_interval(std::time::Duration::from_secs(10))
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(config.metrics.interval, std::time::Duration::from_secs(10));
+    /// ```
+    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
+        self.settings.metrics.interval = Some(interval);
+        self
+    }
+
+    /// No metrics, whatever the environment says (`#[traced]` then pays one
+    /// relaxed load for them).
+    ///
+    /// ```
+    /// let config = trace_runtime::init().otlp().metrics_off().resolve().unwrap();
+    /// assert!(!config.metrics.is_enabled());
+    /// ```
+    pub fn metrics_off(mut self) -> Self {
+        self.settings.metrics.off = true;
+        self
+    }
+
     /// Turns tracing off (`true`) or forces it on (`false`) whatever
     /// `OTEL_SDK_DISABLED` says. Disabled, `install()` installs nothing and
     /// traced functions cost about as much as plain calls.
@@ -614,7 +718,8 @@ impl Builder {
         };
         let mut pipes = Pipes { limits, pipelines: Vec::new(), others: false };
         let resource = Resource::builder_empty().with_attributes(config.resource.iter().cloned()).build();
-        let mut builder = SdkTracerProvider::builder().with_resource(resource).with_sampler(config.sampler.clone());
+        let mut builder =
+            SdkTracerProvider::builder().with_resource(resource.clone()).with_sampler(config.sampler.clone());
         for add in self.processors {
             builder = add(builder, &mut pipes);
         }
@@ -636,6 +741,7 @@ impl Builder {
             let exporter = datadog::build(datadog, timeout, Arc::clone(&cause))?;
             builder = pipes.batched(builder, exporter, datadog::label(datadog), Some(cause));
         }
+        let meters = metrics::build(&config.metrics, resource, self.metric_readers)?;
         let provider = builder.build();
         // Declaring the sampler lets spans it is known to drop skip the SDK.
         if !dispatch::install_own_sampled(provider.clone(), Arc::from(config.service_name()), &config.sampler) {
@@ -644,12 +750,18 @@ impl Builder {
                 pipeline.begin_shutdown(std::time::Instant::now());
             }
             let _ = provider.shutdown_with_timeout(Duration::ZERO);
+            if let Some(meters) = meters {
+                let _ = meters.shutdown_with_timeout(Duration::ZERO);
+            }
             return Err(Error::AlreadyInstalled);
+        }
+        if let Some(meters) = &meters {
+            crate::metrics::install(meters);
         }
         #[cfg(feature = "tracing")]
         crate::tracing_bridge::install_default();
         install_propagation_and_errors(&config);
-        Ok(Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others))
+        Ok(Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others, meters))
     }
 }
 
