@@ -10,7 +10,8 @@ use syn::{Expr, Ident, LitBool, LitStr, Path, Token};
 use crate::attrs::{Attrs, Format};
 use crate::item::TracedFn;
 
-const ACCEPTED: &str = "name, service, kind, resource, span_type, attrs, args, skip, ret, err, metrics, links, parent, crate \
+const ACCEPTED: &str =
+    "name, service, kind, resource, span_type, attrs, args, skip, ret, err, metrics, links, parent, crate \
                         (and off, on a method of a #[traced] impl block)";
 
 /// Validated arguments, ready for the expander.
