@@ -11,14 +11,13 @@
 //! `exception` event with `exception.message`.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue, Value};
-use tracing_core::field::{Field, Visit};
+use tracing_core::field::Field;
 use tracing_core::{Event, Level};
 
-use super::fields::wide_int;
+use super::fields::{FieldSink, Typed};
 
 /// Adds `event` to the span in `cx` (when it records).
 pub(super) fn record(event: &Event<'_>, cx: &Context) {
@@ -31,7 +30,7 @@ pub(super) fn record(event: &Event<'_>, cx: &Context) {
         EventFields { message: None, error: None, attributes: Vec::with_capacity(2 + meta.fields().len()) };
     fields.attributes.push(KeyValue::new(Key::from_static_str("level"), Value::from(meta.level().as_str())));
     fields.attributes.push(KeyValue::new(Key::from_static_str("target"), Value::from(meta.target())));
-    event.record(&mut fields);
+    event.record(&mut Typed(&mut fields));
     let EventFields { message, error, mut attributes } = fields;
     let is_error = *meta.level() == Level::ERROR;
     let description = if is_error { message.clone().or_else(|| error.clone()) } else { None };
@@ -59,8 +58,8 @@ struct EventFields {
     attributes: Vec<KeyValue>,
 }
 
-impl EventFields {
-    fn push(&mut self, field: &Field, value: Value) {
+impl FieldSink for EventFields {
+    fn typed(&mut self, field: &Field, value: Value) {
         self.attributes.push(KeyValue::new(Key::from_static_str(field.name()), value));
     }
 
@@ -68,46 +67,7 @@ impl EventFields {
         match field.name() {
             "message" => self.message = Some(value),
             "error" => self.error = Some(value),
-            _ => self.push(field, Value::String(value.into())),
+            _ => self.typed(field, Value::String(value.into())),
         }
-    }
-}
-
-impl Visit for EventFields {
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, Value::I64(value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field, wide_int(value));
-    }
-
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.push(field, wide_int(value));
-    }
-
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.push(field, wide_int(value));
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.push(field, Value::F64(value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, Value::Bool(value));
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.text(field, value.to_owned());
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.text(field, value.to_string());
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        // `message` is `format_args!(..)`, whose Debug is the formatted text.
-        self.text(field, format!("{value:?}"));
     }
 }

@@ -56,15 +56,16 @@ impl Overrides {
         }
     }
 
-    fn special(&mut self, name: &str, value: impl FnOnce() -> String) -> bool {
+    /// Takes `value` when `name` is an `otel.*` field; gives it back otherwise.
+    fn special(&mut self, name: &str, value: String) -> Option<String> {
         match name {
-            NAME => self.name = Some(value()),
-            KIND => self.kind = parse_kind(&value()),
-            STATUS_CODE => self.status_code = parse_code(&value()),
-            STATUS_DESCRIPTION => self.description = Some(value()),
-            _ => return false,
+            NAME => self.name = Some(value),
+            KIND => self.kind = parse_kind(&value),
+            STATUS_CODE => self.status_code = parse_code(&value),
+            STATUS_DESCRIPTION => self.description = Some(value),
+            _ => return Some(value),
         }
-        true
+        None
     }
 }
 
@@ -97,57 +98,71 @@ pub(super) fn wide_int<T: TryInto<i64> + fmt::Display + Copy>(value: T) -> Value
     }
 }
 
+/// Where a [`Typed`] visitor puts fields: typed values as they are, text
+/// (strings, errors, `Debug`) for the sink to read first.
+pub(super) trait FieldSink {
+    fn typed(&mut self, field: &Field, value: Value);
+    fn text(&mut self, field: &Field, value: String);
+}
+
+/// The one mapping of `tracing` field values to OpenTelemetry values, for
+/// span fields and event fields alike.
+pub(super) struct Typed<'s, S>(pub(super) &'s mut S);
+
+impl<S: FieldSink> Visit for Typed<'_, S> {
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.typed(field, Value::I64(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.typed(field, wide_int(value));
+    }
+
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.0.typed(field, wide_int(value));
+    }
+
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.0.typed(field, wide_int(value));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.typed(field, Value::F64(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.typed(field, Value::Bool(value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.text(field, value.to_owned());
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.text(field, value.to_string());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        // `message` is `format_args!(..)`, whose Debug is the formatted text.
+        self.0.text(field, format!("{value:?}"));
+    }
+}
+
 /// Collects the fields of a span (at creation or `record()`ed later).
 pub(super) struct SpanFields<'a> {
     pub(super) attributes: &'a mut Vec<KeyValue>,
     pub(super) overrides: Overrides,
 }
 
-impl SpanFields<'_> {
-    fn push(&mut self, field: &Field, value: Value) {
+impl FieldSink for SpanFields<'_> {
+    fn typed(&mut self, field: &Field, value: Value) {
         // Field names are `&'static str`: the key allocates nothing.
         self.attributes.push(KeyValue::new(Key::from_static_str(field.name()), value));
     }
-}
 
-impl Visit for SpanFields<'_> {
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, Value::I64(value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field, wide_int(value));
-    }
-
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.push(field, wide_int(value));
-    }
-
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.push(field, wide_int(value));
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.push(field, Value::F64(value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, Value::Bool(value));
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if !self.overrides.special(field.name(), || value.to_owned()) {
-            self.push(field, Value::String(value.to_owned().into()));
-        }
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.push(field, Value::String(value.to_string().into()));
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if !self.overrides.special(field.name(), || format!("{value:?}")) {
-            self.push(field, Value::String(format!("{value:?}").into()));
+    fn text(&mut self, field: &Field, value: String) {
+        if let Some(value) = self.overrides.special(field.name(), value) {
+            self.typed(field, Value::String(value.into()));
         }
     }
 }
@@ -159,13 +174,13 @@ mod tests {
     #[test]
     fn otel_fields_map_like_tracing_opentelemetry() {
         let mut o = Overrides::default();
-        assert!(o.special(KIND, || "Server".to_owned()));
-        assert!(o.special(STATUS_CODE, || "ERROR".to_owned()));
+        assert_eq!(o.special(KIND, "Server".to_owned()), None);
+        assert_eq!(o.special(STATUS_CODE, "ERROR".to_owned()), None);
         assert_eq!(o.kind, Some(SpanKind::Server));
         assert_eq!(o.status(), Some(Status::error("")));
-        assert!(o.special(STATUS_DESCRIPTION, || "boom".to_owned()));
+        assert_eq!(o.special(STATUS_DESCRIPTION, "boom".to_owned()), None);
         assert_eq!(o.status(), Some(Status::error("boom")));
-        assert!(!o.special("http.route", String::new));
+        assert_eq!(o.special("http.route", "/a".to_owned()), Some("/a".to_owned()));
         let ok = Overrides { status_code: Some(Code::Ok), ..Overrides::default() };
         assert_eq!(ok.status(), Some(Status::Ok));
         assert_eq!(Overrides::default().status(), None);

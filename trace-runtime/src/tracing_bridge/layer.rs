@@ -11,7 +11,7 @@ use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use super::fields::{Overrides, SpanFields};
+use super::fields::{Overrides, SpanFields, Typed};
 use super::{entered, events};
 use crate::dispatch;
 use crate::span::start::{begin_span, SpanSpec, Started};
@@ -66,7 +66,7 @@ where
             attributes.push(KeyValue::new(Key::from_static_str("code.module.name"), module));
         }
         let mut fields = SpanFields { attributes: &mut attributes, overrides: Overrides::default() };
-        attrs.record(&mut fields);
+        attrs.record(&mut Typed(&mut fields));
         let overrides = fields.overrides;
         let mut spec = SpanSpec::new(meta.name());
         if let Some(name) = &overrides.name {
@@ -97,7 +97,7 @@ where
         }
         let mut attributes = Vec::new();
         let mut fields = SpanFields { attributes: &mut attributes, overrides: Overrides::default() };
-        values.record(&mut fields);
+        values.record(&mut Typed(&mut fields));
         let overrides = fields.overrides;
         span.set_attributes(attributes);
         overrides.apply(&span);
