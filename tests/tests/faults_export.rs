@@ -14,8 +14,6 @@
 
 #![allow(clippy::unwrap_used)] // a panic is how a test reports
 
-use std::collections::BTreeMap;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use trace_runtime::{ConsoleExporter, Protocol};
@@ -266,26 +264,12 @@ const CASES: &[&str] = &[
 /// Cases whose exporter never returns: its last export stays pending.
 const NEVER_RETURNS: &[&str] = &["exporter_blocks_forever", "hung_exporter_next_to_a_healthy_one"];
 
-fn spawn(name: &str) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 #[test]
 fn every_fault_case_keeps_its_bounds_and_its_books() {
     if std::env::var_os(CHILD).is_some() {
         return;
     }
-    let started = Instant::now();
-    let children: Vec<(&str, std::process::Child)> = CASES.iter().map(|name| (*name, spawn(name))).collect();
-    let outputs: BTreeMap<&str, Output> =
-        children.into_iter().map(|(name, child)| (name, child.wait_with_output().unwrap())).collect();
-    let took = started.elapsed();
+    let (outputs, took) = case::run_in_children(CASES, CHILD);
 
     let mut failures = Vec::new();
     println!(
@@ -408,7 +392,8 @@ fn a_well_behaved_exporter_loses_nothing() {
     if std::env::var_os(CHILD).is_some() {
         return;
     }
-    let output = spawn("console_exporter_to_a_sink").wait_with_output().unwrap();
+    let (mut outputs, _) = case::run_in_children(&["console_exporter_to_a_sink"], CHILD);
+    let output = outputs.remove("console_exporter_to_a_sink").unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     let figures = stdout.lines().find_map(Figures::parse).unwrap();

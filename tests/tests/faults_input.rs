@@ -15,8 +15,7 @@
 #![allow(clippy::unwrap_used)] // a panic is how a test reports
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap};
-use std::process::{Command, Output};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderValue};
@@ -416,26 +415,12 @@ const CASES: &[&str] = &[
     "global_tags_changing_on_many_threads",
 ];
 
-fn spawn(name: &str) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 #[test]
 fn every_input_case_keeps_its_bounds_and_its_books() {
     if std::env::var_os(CHILD).is_some() {
         return;
     }
-    let started = Instant::now();
-    let children: Vec<(&str, std::process::Child)> = CASES.iter().map(|name| (*name, spawn(name))).collect();
-    let outputs: BTreeMap<&str, Output> =
-        children.into_iter().map(|(name, child)| (name, child.wait_with_output().unwrap())).collect();
-    let took = started.elapsed();
+    let (outputs, took) = case::run_in_children(CASES, CHILD);
 
     let mut failures = Vec::new();
     let mut all = Vec::new();

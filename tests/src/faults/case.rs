@@ -235,3 +235,32 @@ pub fn run(case: &str, builder: Builder, healing: Healing<'_>) -> Figures {
         shutdown_ms: shutdown.as_millis() as u64,
     }
 }
+
+/// Runs each case of the calling test binary in a child process of its own
+/// (one `install()` per process), all at once, with `child_var` set so that
+/// the children run the case and not this parent. Returns each case's
+/// output and how long they took together.
+pub fn run_in_children<'a>(
+    cases: &[&'a str],
+    child_var: &str,
+) -> (std::collections::BTreeMap<&'a str, std::process::Output>, Duration) {
+    let started = Instant::now();
+    let children: Vec<(&str, std::process::Child)> = cases
+        .iter()
+        .map(|name| {
+            let child = std::process::Command::new(std::env::current_exe().expect("the test binary's path"))
+                .args(["--exact", name, "--nocapture", "--test-threads=1"])
+                .env(child_var, "1")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("a child test process");
+            (*name, child)
+        })
+        .collect();
+    let outputs = children
+        .into_iter()
+        .map(|(name, child)| (name, child.wait_with_output().expect("the child's output")))
+        .collect();
+    (outputs, started.elapsed())
+}
