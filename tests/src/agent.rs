@@ -81,13 +81,12 @@ pub struct TestAgent {
 }
 
 impl TestAgent {
-    /// Starts a fresh agent (installing it first if needed) and waits until it
-    /// answers.
+    /// Starts a fresh agent and waits until it answers.
     ///
     /// # Panics
     ///
-    /// If the agent is not installed and cannot be installed, or does not
-    /// come up within 30 s: tests fail, they never skip.
+    /// If the agent is not installed (the message says which command installs
+    /// it), or does not come up within 30 s: tests fail, they never skip.
     pub fn start() -> TestAgent {
         let bin = agent_binary();
         let mut last_err = String::new();
@@ -765,56 +764,33 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 // ---------------------------------------------------------------------------
 // Process plumbing
 
-/// The agent binary: `$TRACED_TEST_AGENT`, else the project's venv,
-/// installed by `.ci/install-test-agent` (once per process) when missing.
+/// The agent binary: `$TRACED_TEST_AGENT`, else the project's venv, which
+/// the setup step `bash .ci/install-test-agent` fills.
 fn agent_binary() -> PathBuf {
     if let Some(path) = std::env::var_os(AGENT_PATH_ENV) {
         let path = PathBuf::from(path);
         assert!(
             path.is_file(),
             "{AGENT_PATH_ENV}={} does not exist; unset it to use the project's \
-             install (.ci/install-test-agent)",
+             install (`bash .ci/install-test-agent`)",
             path.display()
         );
         return path;
     }
-    static INSTALLED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    INSTALLED
-        .get_or_init(|| {
-            let bin = root.join(".venv-test-agent/bin/ddapm-test-agent");
-            if bin.is_file() {
-                return Ok(bin);
-            }
-            // The script itself takes a file lock, so parallel test binaries
-            // do not race either.
-            let script = root.join(".ci/install-test-agent");
-            let out = Command::new("bash")
-                .arg(&script)
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-            if out.status.success() && bin.is_file() {
-                Ok(bin)
-            } else {
-                Err(format!(
-                    "{} failed ({}):\n{}{}",
-                    script.display(),
-                    out.status,
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                ))
-            }
-        })
-        .clone()
-        .unwrap_or_else(|e| {
-            panic!(
-                "the OTLP test receiver (ddapm-test-agent) is not installed and installing it \
-                 failed.\nInstall it with `.ci/install-test-agent` (needs python3 >= 3.9 with \
-                 venv/pip and access to PyPI), or point {AGENT_PATH_ENV} at a \
-                 ddapm-test-agent binary.\n{e}"
-            )
-        })
+    let tests_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = tests_dir.parent().unwrap_or(tests_dir);
+    let bin = root.join(".venv-test-agent/bin/ddapm-test-agent");
+    // Installing is the project's setup step (`.ci/run` does it first), not
+    // a test's: a test that downloads from PyPI is slow, flaky and surprising.
+    assert!(
+        bin.is_file(),
+        "the OTLP test receiver (ddapm-test-agent) is not installed at {}.\n\
+         Run once, from the repository root: bash .ci/install-test-agent\n\
+         (it needs python3 >= 3.9 with venv and pip, and access to PyPI), \
+         or point {AGENT_PATH_ENV} at a ddapm-test-agent binary.",
+        bin.display()
+    );
+    bin
 }
 
 fn loopback(port: u16) -> SocketAddr {

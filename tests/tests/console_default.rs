@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime, in a child process with a clean `OTEL_*` environment.
+//!
 //! With no configuration, `init()` prints trace trees to stderr and never to
 //! stdout, which stays the program's own. The check runs this test binary
 //! again as a child process with a clean `OTEL_*` environment.

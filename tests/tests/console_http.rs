@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime (the provider is process-wide).
+//!
 //! A service calling itself over HTTP (real axum server, real reqwest
 //! client, `traceparent` between them) prints ONE block for the trace, with
 //! the service in the header and the global tags once.

@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime, once per child process.
+//!
 //! The native Datadog exporter against Datadog's test agent, on its native
 //! intake (`/v0.4/traces`, msgpack) with its trace checks on: a
 //! representative trace passes every check, decodes to the fields Datadog's

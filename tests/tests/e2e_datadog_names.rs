@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime (the provider is process-wide).
+//!
 //! Over OTLP to a real receiver (ddapm-test-agent): an internal span carries
 //! `operation.name` = its name (Datadog's intake would otherwise call its
 //! operation `internal`), with ddtrace's `resource.name` and `span.type`;

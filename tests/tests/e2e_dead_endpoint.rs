@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime, once per child process.
+//!
 //! A collector that is down or hangs: the application carries on (spans
 //! never wait on export), shutdown returns within its bound, and the loss is
 //! counted (`lost_spans()`, or `pending_spans()` while an export is still

@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime, here and in a child process.
+//!
 //! Two services, two processes, real HTTP on loopback, one trace: the
 //! frontend (this test) injects its client span into the request; the
 //! backend (this test binary again, as a child process configured only by

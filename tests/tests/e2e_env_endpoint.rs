@@ -1,3 +1,5 @@
+//! Own binary: sets process environment variables and installs the runtime.
+//!
 //! No code change: `init().install()` with nothing but `OTEL_*` variables in
 //! the process environment ships spans to the OTLP endpoint they name, with
 //! the service name, resource attributes and headers they give.

@@ -1,3 +1,5 @@
+//! Own binary: sets process environment variables and installs the runtime.
+//!
 //! `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` and `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
 //! in the process environment switch `init().install()` to OTLP/gRPC, with
 //! no code change.

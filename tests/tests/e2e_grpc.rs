@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime (the provider is process-wide).
+//!
 //! End to end over OTLP/gRPC (cargo feature `grpc`, gzip): the same workload
 //! and checks as `e2e_http.rs`, sent with tonic from the exporter's own
 //! runtime thread (the test itself runs no async runtime), to a real

@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime (the provider is process-wide).
+//!
 //! End to end over OTLP/HTTP (protobuf, gzip): `init()` with an OTLP
 //! endpoint in code, traced code, and what a real receiver
 //! (ddapm-test-agent) got: resource, names, ids, kinds, typed attributes,

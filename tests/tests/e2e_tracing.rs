@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime and with it the global `tracing` subscriber.
+//!
 //! End to end: with the `tracing` feature, `init().install()` sets
 //! `tracing_layer()` as the `tracing` subscriber (none is set in this
 //! process), and a `tracing`-only dependency's spans and events reach the

@@ -1,3 +1,5 @@
+//! Own binary: sets process environment variables.
+//!
 //! `install()` reading the real process environment: a bad value anywhere
 //! makes it fail with an error naming the variable, the value and what is
 //! accepted, and nothing is installed; `OTEL_SDK_DISABLED=true` installs

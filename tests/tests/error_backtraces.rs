@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime (the backtrace switch and panic hook are process-wide).
+//!
 //! Errors as backends read them: `error.type` on every error span, and a
 //! real backtrace in `exception.stacktrace` for panics and, when asked
 //! (`init().backtraces_on_err(true)`), for `Err` returns.

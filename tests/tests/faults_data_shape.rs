@@ -1,5 +1,6 @@
-//! Data shape under hostile use (issue 8, defect 6) and flushing the console
-//! (issue 9, point 1):
+//! Own binary: installs the runtime and sets global tags outside a capture.
+//!
+//! Data shape under hostile use, and flushing the console:
 //!
 //! - a key set twice on a span (a global tag the span sets again later with
 //!   `set_attribute` or a raw OpenTelemetry call, or `set_attribute` called

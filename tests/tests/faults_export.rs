@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime, once per child process.
+//!
 //! Fault injection on the export side: hostile OTLP/HTTP and OTLP/gRPC
 //! collectors on loopback, hostile exporters, oversized spans, spans that
 //! end after shutdown, a concurrent provider shutdown, a hung exporter next

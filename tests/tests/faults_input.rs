@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime, once per child process.
+//!
 //! Fault injection on the input side: hostile incoming trace headers, odd
 //! and oversized span names, keys and values, 10,000-deep recursion, and
 //! global tags changing on many threads while spans are exported.

@@ -1,3 +1,5 @@
+//! Own binary: sets global tags outside a capture (process-wide).
+//!
 //! Global tags (ddtrace `tracer.set_tags`): added to every span started after
 //! the call, from any thread. In a file of their own: tags are process-wide.
 

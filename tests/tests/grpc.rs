@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime (tonic's tasks inherit no capture).
+//!
 //! gRPC through the same layers, with tonic on both sides: tonic's own
 //! server (`Server::builder().layer(server_layer())`) serving tonic-health's
 //! generated Health service, and a tonic client on a `Channel` wrapped in

@@ -1,3 +1,5 @@
+//! Own binary: sets the global OpenTelemetry tracer provider.
+//!
 //! A provider the application installs itself with
 //! `opentelemetry::global::set_tracer_provider`, without `init()`, receives
 //! the `#[traced]` spans: nested with raw OpenTelemetry spans, with global

@@ -1,3 +1,5 @@
+//! Own binary: sets the global `tracing` subscriber.
+//!
 //! `tracing` + `tracing-opentelemetry` next to `#[traced]`: spans of either
 //! nest under spans of the other, both ways, sync and async, as long as the
 //! tracing layer's tracer comes from `opentelemetry::global::tracer(..)`

@@ -1,3 +1,5 @@
+//! Own binary: sets the global OpenTelemetry propagator.
+//!
 //! A propagator the application set with
 //! `opentelemetry::global::set_text_map_propagator` is the one
 //! `trace_runtime::propagation` uses.

@@ -1,3 +1,5 @@
+//! Own binary: installs the runtime, several times in order.
+//!
 //! `init()` → `install()` → `Guard`: resource, exporters, sampler, flushing
 //! on drop, and what happens around it. A file of its own: the provider is
 //! process-wide, so these steps run in one test, in order.

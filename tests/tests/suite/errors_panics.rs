@@ -188,7 +188,7 @@ fn record_error_on_a_handle() {
     assert!(span.event("exception").is_some());
 }
 
-/// An error whose `source()` is itself (issue 8, defect 1): the chain walk
+/// An error whose `source()` is itself: the chain walk
 /// must stop instead of looping until memory runs out.
 #[derive(Debug)]
 struct Cyclic;
@@ -290,7 +290,7 @@ fn a_very_deep_source_chain_is_cut_at_the_bound() {
     assert_eq!(lines[33], "(source chain longer than 32; rest omitted)");
 }
 
-/// `-> !` (issue 8, defect 7): compiles, is traced, and its panic recorded.
+/// `-> !`: compiles, is traced, and its panic recorded.
 #[traced(args)]
 fn gives_up(code: u32) -> ! {
     panic!("gave up with code {code}");

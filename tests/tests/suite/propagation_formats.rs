@@ -1,18 +1,17 @@
 //! Every propagation format, extracted and injected by traced's own code:
 //! W3C Trace Context (to the letter, Level 1), B3 single and multi, Jaeger,
-//! Datadog (128-bit ids included), their order, `none`, and the
-//! process-wide choice (`init().propagators(..)`, `OTEL_PROPAGATORS`).
+//! Datadog (128-bit ids included), their order, `none`, and how
+//! `OTEL_PROPAGATORS` is read (`init().env_lookup(..)`). The installed choice
+//! (`init().propagators(..)`) is tested in `propagation_installed.rs`.
 
 #![allow(clippy::unwrap_used)] // a panic is how a test reports
 
 use std::collections::HashMap;
-use std::sync::Once;
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use opentelemetry::Context;
-use trace_runtime::propagation::{self, Propagator, Propagators};
-use trace_runtime::traced;
+use trace_runtime::propagation::{Propagator, Propagators};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SPAN: &str = "00f067aa0ba902b7";
@@ -241,7 +240,7 @@ fn injection_writes_every_format_and_none_writes_nothing() {
     assert!(!extract_with(&[], &[("traceparent", &tp("01"))]).is_valid());
 }
 
-// ---- process-wide choice -------------------------------------------------
+// ---- OTEL_PROPAGATORS ---------------------------------------------------
 
 #[test]
 fn otel_propagators_is_read_and_checked() {
@@ -254,45 +253,4 @@ fn otel_propagators_is_read_and_checked() {
     assert!(err.contains("OTEL_PROPAGATORS") && err.contains("xray") && err.contains("b3multi"), "{err}");
     let default = trace_runtime::init().env_lookup(|_| None).resolve().unwrap();
     assert_eq!(default.propagators, [Propagator::TraceContext, Propagator::Baggage]);
-}
-
-fn install() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let guard = trace_runtime::init()
-            .env_lookup(|_| None)
-            .exporter(trace_runtime::ConsoleExporter::to_writer(std::io::sink()))
-            .propagators([Propagator::Datadog, Propagator::TraceContext])
-            .install()
-            .expect("install");
-        std::mem::forget(guard);
-    });
-}
-
-#[traced(kind = client)]
-fn outgoing() -> HashMap<String, String> {
-    let mut headers = HashMap::new();
-    propagation::inject(&mut headers);
-    headers
-}
-
-#[test]
-fn the_installed_list_drives_inject_and_extract() {
-    install();
-    let incoming = headers(&[("x-datadog-trace-id", "1234"), ("x-datadog-parent-id", "5678")]);
-    let out = propagation::in_remote_context(&incoming, outgoing);
-    assert_eq!(out.get("x-datadog-trace-id").map(String::as_str), Some("1234"));
-    assert_ne!(out.get("x-datadog-parent-id").map(String::as_str), Some("5678"), "the client span is the parent");
-    assert!(out.get("traceparent").is_some_and(|tp| tp.starts_with(&format!("00-{:032x}-", 1234))), "{out:?}");
-    assert!(!out.contains_key("baggage") && !out.contains_key("tracestate"));
-}
-
-/// The documented choice: a caller that did not sample is not re-sampled
-/// here, and its span id goes out unchanged (the sampled-out span is skipped).
-#[test]
-fn a_sampled_out_caller_is_propagated_unchanged() {
-    install();
-    let incoming = headers(&[("traceparent", &tp("00"))]);
-    let out = propagation::in_remote_context(&incoming, outgoing);
-    assert_eq!(out.get("traceparent"), Some(&tp("00")));
 }
