@@ -1,4 +1,4 @@
-//! The Scout guide's metrics section (seed 003) in Rust, next to traced
+//! base14 Scout's guide, its metrics section, in Rust, next to traced
 //! functions whose RED metrics are printed with it.
 //!
 //! A counter with attributes, an observable counter and a histogram from

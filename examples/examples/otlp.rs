@@ -1,4 +1,4 @@
-//! Seed 003 (base14 Scout's Python guide): a resource with a service name,
+//! base14 Scout's Python guide in Rust: a resource with a service name,
 //! an OTLP exporter next to the console one, nested spans, attributes
 //! (semantic ones too), events, an error status with the exception
 //! recorded, and the trace and span ids for log correlation.

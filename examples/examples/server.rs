@@ -1,4 +1,4 @@
-//! Seed 004 (Uptrace's tracing API guide): a request handler under a
+//! Uptrace's tracing API guide in Rust: a request handler under a
 //! `server` span, expensive attributes computed only when the span is
 //! recording, events with attributes (a log message on the span), and an
 //! error status with a description.
@@ -67,7 +67,7 @@ async fn create_user(State(db): State<SharedDb>, Path(id): Path<u64>, email: Str
     }
 }
 
-/// `insert_user(**kwargs)` of the seed: a child of the request's server span.
+/// The guide's `insert_user(**kwargs)`: a child of the request's server span.
 #[traced]
 fn insert_user(db: &mut Db, id: u64, email: &str) -> Result<User, ApiError> {
     let span = current_span();

@@ -27,10 +27,9 @@ use std::fmt;
 use opentelemetry::trace::{SpanId, TraceContextExt, TraceId};
 use opentelemetry::Context;
 
-/// The trace and span id of the current span (seed: "Extracting Trace and
-/// Span IDs"). Its `Display` is `trace_id=<32 hex> span_id=<16 hex>`, or
-/// nothing at all when no span is current, so it can be put on every log
-/// line unconditionally.
+/// The trace and span id of the current span, for log lines. Its `Display`
+/// is `trace_id=<32 hex> span_id=<16 hex>`, or nothing at all when no span
+/// is current, so it can be put on every log line unconditionally.
 ///
 /// ```
 /// use trace_runtime::{log_ids, traced};
