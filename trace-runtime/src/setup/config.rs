@@ -21,8 +21,10 @@ use super::{sampler, Error};
 /// How OTLP data is sent.
 ///
 /// ```
-/// let b = trace_runtime::init().otlp_protocol(trace_runtime::Protocol::HttpProtobuf);
-/// # drop(b);
+/// use trace_runtime::Protocol;
+///
+/// let config = trace_runtime::init().otlp_protocol(Protocol::HttpProtobuf).otlp().resolve().unwrap();
+/// assert_eq!(config.otlp.unwrap().protocol.to_string(), "http/protobuf");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -45,8 +47,10 @@ impl fmt::Display for Protocol {
 /// Compression of OTLP request bodies (default: none).
 ///
 /// ```
-/// let b = trace_runtime::init().otlp_compression(trace_runtime::Compression::Gzip);
-/// # drop(b);
+/// use trace_runtime::Compression;
+///
+/// let config = trace_runtime::init().otlp().otlp_compression(Compression::Gzip).resolve().unwrap();
+/// assert_eq!(config.otlp.unwrap().compression, Some(Compression::Gzip));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

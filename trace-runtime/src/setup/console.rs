@@ -111,8 +111,33 @@ impl ConsoleExporter {
     /// Prints to any writer (a file, a buffer in a test), without colours.
     ///
     /// ```
-    /// let exporter = trace_runtime::ConsoleExporter::to_writer(Vec::new());
-    /// # drop(exporter);
+    /// use std::io::Write;
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// /// A writer the example can read back.
+    /// #[derive(Clone, Default)]
+    /// struct Buffer(Arc<Mutex<Vec<u8>>>);
+    /// impl Write for Buffer {
+    ///     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+    ///         self.0.lock().unwrap().write(bytes)
+    ///     }
+    ///     fn flush(&mut self) -> std::io::Result<()> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// #[trace_runtime::traced]
+    /// fn checkout() {}
+    ///
+    /// let printed = Buffer::default();
+    /// let guard = trace_runtime::init()
+    ///     .exporter(trace_runtime::ConsoleExporter::to_writer(printed.clone()))
+    ///     .install()
+    ///     .unwrap();
+    /// checkout();
+    /// drop(guard); // prints what is pending
+    /// let text = String::from_utf8(printed.0.lock().unwrap().clone()).unwrap();
+    /// assert!(text.contains("checkout") && !text.contains('\x1b'), "{text}");
     /// ```
     pub fn to_writer(out: impl Write + Send + 'static) -> Self {
         ConsoleExporter {
@@ -131,8 +156,29 @@ impl ConsoleExporter {
     /// Turns ANSI colours on or off, whatever the stream is.
     ///
     /// ```
-    /// let exporter = trace_runtime::ConsoleExporter::stderr().with_colour(false);
-    /// # drop(exporter);
+    /// use std::io::Write;
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct Buffer(Arc<Mutex<Vec<u8>>>);
+    /// impl Write for Buffer {
+    ///     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+    ///         self.0.lock().unwrap().write(bytes)
+    ///     }
+    ///     fn flush(&mut self) -> std::io::Result<()> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// #[trace_runtime::traced]
+    /// fn checkout() {}
+    ///
+    /// let printed = Buffer::default();
+    /// let exporter = trace_runtime::ConsoleExporter::to_writer(printed.clone()).with_colour(true);
+    /// let guard = trace_runtime::init().exporter(exporter).install().unwrap();
+    /// checkout();
+    /// drop(guard);
+    /// assert!(printed.0.lock().unwrap().contains(&0x1b)); // ANSI escapes, though not a terminal
     /// ```
     pub fn with_colour(self, on: bool) -> Self {
         self.inner.colour.store(on, Ordering::Relaxed);

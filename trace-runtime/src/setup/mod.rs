@@ -113,11 +113,14 @@ pub fn init() -> Builder {
 /// ```
 /// use opentelemetry_sdk::trace::Sampler;
 ///
-/// let builder = trace_runtime::init()
+/// let config = trace_runtime::init()
 ///     .service_name("billing")
 ///     .resource_attribute("team", "payments")
-///     .sampler(Sampler::TraceIdRatioBased(0.25));
-/// # drop(builder);
+///     .sampler(Sampler::TraceIdRatioBased(0.25))
+///     .resolve()
+///     .unwrap();
+/// assert_eq!(config.service_name(), "billing");
+/// assert_eq!(config.resource_attribute("team"), Some(&"payments".into()));
 /// ```
 #[must_use = "nothing is installed until .install() is called"]
 pub struct Builder {
@@ -135,8 +138,8 @@ impl Builder {
     /// `OTEL_RESOURCE_ATTRIBUTES`, else `unknown_service:<executable>`).
     ///
     /// ```
-    /// let b = trace_runtime::init().service_name("inventory");
-    /// # drop(b);
+    /// let config = trace_runtime::init().service_name("inventory").resolve().unwrap();
+    /// assert_eq!(config.service_name(), "inventory");
     /// ```
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
         self.settings.service_name = Some(name.into());
@@ -146,8 +149,8 @@ impl Builder {
     /// The `service.version` resource attribute.
     ///
     /// ```
-    /// let b = trace_runtime::init().service_version(env!("CARGO_PKG_VERSION"));
-    /// # drop(b);
+    /// let config = trace_runtime::init().service_version(env!("CARGO_PKG_VERSION")).resolve().unwrap();
+    /// assert_eq!(config.resource_attribute("service.version"), Some(&env!("CARGO_PKG_VERSION").into()));
     /// ```
     pub fn service_version(mut self, version: impl Into<String>) -> Self {
         self.settings.service_version = Some(version.into());
@@ -157,8 +160,8 @@ impl Builder {
     /// The `deployment.environment.name` resource attribute (ddtrace `env`).
     ///
     /// ```
-    /// let b = trace_runtime::init().environment("production");
-    /// # drop(b);
+    /// let config = trace_runtime::init().environment("production").resolve().unwrap();
+    /// assert_eq!(config.resource_attribute("deployment.environment.name"), Some(&"production".into()));
     /// ```
     pub fn environment(mut self, environment: impl Into<String>) -> Self {
         self.settings.environment = Some(environment.into());
@@ -169,8 +172,8 @@ impl Builder {
     /// it wins over the same key in `OTEL_RESOURCE_ATTRIBUTES`.
     ///
     /// ```
-    /// let b = trace_runtime::init().resource_attribute("service.namespace", "shop");
-    /// # drop(b);
+    /// let config = trace_runtime::init().resource_attribute("service.namespace", "shop").resolve().unwrap();
+    /// assert_eq!(config.resource_attribute("service.namespace"), Some(&"shop".into()));
     /// ```
     pub fn resource_attribute(mut self, key: impl Into<Key>, value: impl AttributeValue) -> Self {
         if let Some(value) = value.to_attribute_value() {
@@ -183,8 +186,9 @@ impl Builder {
     ///
     /// ```
     /// use opentelemetry_sdk::trace::Sampler;
-    /// let b = trace_runtime::init().sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))));
-    /// # drop(b);
+    /// let ten_percent = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1)));
+    /// let config = trace_runtime::init().sampler(ten_percent).resolve().unwrap();
+    /// assert!(format!("{:?}", config.sampler).contains("TraceIdRatioBased(0.1)"));
     /// ```
     pub fn sampler(mut self, sampler: Sampler) -> Self {
         self.settings.sampler = Some(sampler);
@@ -200,8 +204,32 @@ impl Builder {
     /// Adding an exporter in code means `OTEL_TRACES_EXPORTER` is not read.
     ///
     /// ```
-    /// let b = trace_runtime::init().exporter(trace_runtime::ConsoleExporter::to_writer(std::io::stderr()));
-    /// # drop(b);
+    /// use std::io::Write;
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// /// A writer the example can read back.
+    /// #[derive(Clone, Default)]
+    /// struct Buffer(Arc<Mutex<Vec<u8>>>);
+    /// impl Write for Buffer {
+    ///     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+    ///         self.0.lock().unwrap().write(bytes)
+    ///     }
+    ///     fn flush(&mut self) -> std::io::Result<()> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// #[trace_runtime::traced]
+    /// fn checkout() {}
+    ///
+    /// let printed = Buffer::default();
+    /// let guard = trace_runtime::init()
+    ///     .exporter(trace_runtime::ConsoleExporter::to_writer(printed.clone()))
+    ///     .install()
+    ///     .unwrap();
+    /// checkout();
+    /// drop(guard); // flushes
+    /// assert!(String::from_utf8_lossy(&printed.0.lock().unwrap()).contains("checkout"));
     /// ```
     pub fn exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.settings.custom_exporters += 1;
@@ -218,8 +246,12 @@ impl Builder {
     ///
     /// ```
     /// use opentelemetry_sdk::trace::SimpleSpanProcessor;
-    /// let b = trace_runtime::init().span_processor(SimpleSpanProcessor::new(trace_runtime::ConsoleExporter::stdout()));
-    /// # drop(b);
+    ///
+    /// let processor = SimpleSpanProcessor::new(trace_runtime::ConsoleExporter::stdout());
+    /// let config = trace_runtime::init().span_processor(processor).resolve().unwrap();
+    /// // It replaces the default console, as an exporter added in code does.
+    /// assert_eq!(config.custom_exporters, 1);
+    /// assert!(!config.console);
     /// ```
     pub fn span_processor<P: SpanProcessor + 'static>(mut self, processor: P) -> Self {
         self.settings.custom_exporters += 1;
@@ -235,8 +267,12 @@ impl Builder {
     /// another exporter.
     ///
     /// ```
-    /// let b = trace_runtime::init().console();
-    /// # drop(b);
+    /// let config = trace_runtime::init()
+    ///     .exporter(trace_runtime::ConsoleExporter::to_writer(std::io::sink()))
+    ///     .console()
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert!(config.console); // kept next to the exporter added in code
     /// ```
     pub fn console(mut self) -> Self {
         self.settings.console = true;
@@ -249,8 +285,9 @@ impl Builder {
     /// else `http://localhost:4318/v1/traces` (`http://localhost:4317` for gRPC).
     ///
     /// ```
-    /// let b = trace_runtime::init().otlp().console(); // OTLP and the console
-    /// # drop(b);
+    /// let config = trace_runtime::init().env_lookup(|_| None).otlp().console().resolve().unwrap();
+    /// assert_eq!(config.otlp.unwrap().endpoint, "http://localhost:4318/v1/traces");
+    /// assert!(config.console); // OTLP and the console
     /// ```
     #[cfg(feature = "otlp")]
     pub fn otlp(mut self) -> Self {
@@ -264,8 +301,8 @@ impl Builder {
     /// (HTTP) or `grpc` (gRPC).
     ///
     /// ```
-    /// let b = trace_runtime::init().otlp_endpoint("http://otel-collector:4318/v1/traces");
-    /// # drop(b);
+    /// let config = trace_runtime::init().otlp_endpoint("http://otel-collector:4318").resolve().unwrap();
+    /// assert_eq!(config.otlp.unwrap().endpoint, "http://otel-collector:4318/v1/traces");
     /// ```
     #[cfg(feature = "otlp")]
     pub fn otlp_endpoint(mut self, url: impl Into<String>) -> Self {
@@ -310,8 +347,12 @@ impl Builder {
     /// `OTEL_EXPORTER_OTLP_PROTOCOL`; default HTTP/protobuf).
     ///
     /// ```
-    /// let b = trace_runtime::init().otlp_protocol(trace_runtime::Protocol::HttpProtobuf);
-    /// # drop(b);
+    /// use trace_runtime::Protocol;
+    ///
+    /// let config = trace_runtime::init().env_lookup(|_| None).otlp_protocol(Protocol::HttpProtobuf).otlp().resolve().unwrap();
+    /// let otlp = config.otlp.unwrap();
+    /// assert_eq!(otlp.protocol, Protocol::HttpProtobuf);
+    /// assert_eq!(otlp.endpoint, "http://localhost:4318/v1/traces"); // that protocol's default
     /// ```
     #[cfg(feature = "otlp")]
     pub fn otlp_protocol(mut self, protocol: Protocol) -> Self {
@@ -323,8 +364,8 @@ impl Builder {
     /// key; it wins over the same header in `OTEL_EXPORTER_OTLP_HEADERS`.
     ///
     /// ```
-    /// let b = trace_runtime::init().otlp_header("x-honeycomb-team", "my-key");
-    /// # drop(b);
+    /// let config = trace_runtime::init().otlp().otlp_header("x-honeycomb-team", "my-key").resolve().unwrap();
+    /// assert!(config.otlp.unwrap().headers.contains(&("x-honeycomb-team".to_owned(), "my-key".to_owned())));
     /// ```
     #[cfg(feature = "otlp")]
     pub fn otlp_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -341,8 +382,8 @@ impl Builder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = trace_runtime::init().otlp_timeout(Duration::from_secs(3));
-    /// # drop(b);
+    /// let config = trace_runtime::init().otlp().otlp_timeout(Duration::from_secs(3)).resolve().unwrap();
+    /// assert_eq!(config.otlp.unwrap().timeout, Duration::from_secs(3));
     /// let err = trace_runtime::init()
     ///     .otlp_endpoint("http://localhost:4318")
     ///     .otlp_timeout(Duration::from_secs(2 * 86_400))
@@ -360,8 +401,10 @@ impl Builder {
     /// default none).
     ///
     /// ```
-    /// let b = trace_runtime::init().otlp_compression(trace_runtime::Compression::Gzip);
-    /// # drop(b);
+    /// use trace_runtime::Compression;
+    ///
+    /// let config = trace_runtime::init().otlp().otlp_compression(Compression::Gzip).resolve().unwrap();
+    /// assert_eq!(config.otlp.unwrap().compression, Some(Compression::Gzip));
     /// ```
     #[cfg(feature = "otlp")]
     pub fn otlp_compression(mut self, compression: Compression) -> Self {
@@ -378,8 +421,8 @@ impl Builder {
     /// `batch_max_queue_size`.
     ///
     /// ```
-    /// let b = trace_runtime::init().batch_max_queue_size(8192);
-    /// # drop(b);
+    /// let config = trace_runtime::init().batch_max_queue_size(8192).resolve().unwrap();
+    /// assert_eq!(config.batch.max_queue_size, 8192);
     /// let err = trace_runtime::init().batch_max_queue_size(1 << 20).resolve().unwrap_err();
     /// assert!(err.to_string().contains("batch_max_queue_size"));
     /// ```
@@ -396,8 +439,8 @@ impl Builder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = trace_runtime::init().batch_schedule_delay(Duration::from_millis(500));
-    /// # drop(b);
+    /// let config = trace_runtime::init().batch_schedule_delay(Duration::from_millis(500)).resolve().unwrap();
+    /// assert_eq!(config.batch.schedule_delay, Duration::from_millis(500));
     /// let err = trace_runtime::init().batch_schedule_delay(Duration::MAX).resolve().unwrap_err();
     /// assert!(err.to_string().contains("batch_schedule_delay"));
     /// ```
@@ -414,8 +457,8 @@ impl Builder {
     /// return [`Error::InvalidConfig`] naming `batch_max_export_batch_size`.
     ///
     /// ```
-    /// let b = trace_runtime::init().batch_max_export_batch_size(256);
-    /// # drop(b);
+    /// let config = trace_runtime::init().batch_max_export_batch_size(256).resolve().unwrap();
+    /// assert_eq!(config.batch.max_export_batch_size, 256);
     /// let err = trace_runtime::init()
     ///     .batch_max_queue_size(100)
     ///     .batch_max_export_batch_size(200)
@@ -437,9 +480,24 @@ impl Builder {
     /// Values under 64 KiB are raised to 64 KiB.
     ///
     /// ```
-    /// // A collector configured with a 16 MiB limit.
-    /// let b = trace_runtime::init().batch_max_export_bytes(16 * 1024 * 1024);
-    /// # drop(b);
+    /// #[trace_runtime::traced]
+    /// fn upload() {
+    ///     // Three 30 kB values: over the 64 KiB limit set below, under the default 4 MiB.
+    ///     for key in ["a", "b", "c"] {
+    ///         trace_runtime::current_span().set_attribute(key, "x".repeat(30_000));
+    ///     }
+    /// }
+    ///
+    /// let guard = trace_runtime::init()
+    ///     .exporter(trace_runtime::ConsoleExporter::to_writer(std::io::sink()))
+    ///     .batch_max_export_bytes(64 * 1024)
+    ///     .install()
+    ///     .unwrap();
+    /// upload();
+    /// // Dropped, named on stderr, counted, and returned by shutdown.
+    /// let err = guard.shutdown().unwrap_err();
+    /// assert!(err.to_string().contains("too large to send even alone: \"upload\""), "{err}");
+    /// assert_eq!(trace_runtime::lost_spans(), 1);
     /// ```
     pub fn batch_max_export_bytes(mut self, bytes: usize) -> Self {
         self.max_export_bytes = bytes.max(64 * 1024);
@@ -455,8 +513,8 @@ impl Builder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = trace_runtime::init().batch_export_timeout(Duration::from_secs(5));
-    /// # drop(b);
+    /// let config = trace_runtime::init().batch_export_timeout(Duration::from_secs(5)).resolve().unwrap();
+    /// assert_eq!(config.batch.export_timeout, Duration::from_secs(5));
     /// let err = trace_runtime::init().batch_export_timeout(Duration::from_secs(90_000)).resolve().unwrap_err();
     /// assert!(err.to_string().contains("batch_export_timeout"));
     /// ```
@@ -470,8 +528,9 @@ impl Builder {
     /// tests). Adding one in code means `OTEL_METRICS_EXPORTER` is not read.
     ///
     /// ```
-    /// let b = trace_runtime::init().metrics_exporter(trace_runtime::metrics::ConsoleMetricExporter::stderr());
-    /// # drop(b);
+    /// let exporter = trace_runtime::metrics::ConsoleMetricExporter::stderr();
+    /// let config = trace_runtime::init().metrics_exporter(exporter).resolve().unwrap();
+    /// assert_eq!(config.metrics.custom_exporters, 1);
     /// ```
     pub fn metrics_exporter<E: opentelemetry_sdk::metrics::exporter::PushMetricExporter>(
         mut self,
@@ -515,8 +574,14 @@ impl Builder {
     /// and friends (else `OTEL_EXPORTER_OTLP_METRICS_HEADERS`, ...).
     ///
     /// ```
-    /// let b = trace_runtime::init().metrics_otlp_protocol(trace_runtime::Protocol::HttpProtobuf);
-    /// # drop(b);
+    /// use trace_runtime::Protocol;
+    ///
+    /// let config = trace_runtime::init()
+    ///     .metrics_otlp_endpoint("http://collector:4318")
+    ///     .metrics_otlp_protocol(Protocol::HttpProtobuf)
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(config.metrics.otlp.unwrap().protocol, Protocol::HttpProtobuf);
     /// ```
     #[cfg(feature = "otlp")]
     pub fn metrics_otlp_protocol(mut self, protocol: Protocol) -> Self {
@@ -570,7 +635,13 @@ impl Builder {
     /// traced functions cost about as much as plain calls.
     ///
     /// ```
+    /// #[trace_runtime::traced]
+    /// fn work() -> bool {
+    ///     trace_runtime::current_span().is_recording()
+    /// }
+    ///
     /// let guard = trace_runtime::init().disabled(true).install().unwrap();
+    /// assert!(!work()); // nothing installed: no span records
     /// # drop(guard);
     /// ```
     pub fn disabled(mut self, disabled: bool) -> Self {
@@ -589,8 +660,12 @@ impl Builder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = trace_runtime::init().shutdown_timeout(Duration::from_secs(2));
-    /// # drop(b);
+    /// let guard = trace_runtime::init()
+    ///     .exporter(trace_runtime::ConsoleExporter::to_writer(std::io::sink()))
+    ///     .shutdown_timeout(Duration::from_secs(2))
+    ///     .install()
+    ///     .unwrap();
+    /// drop(guard); // waits at most 2 s for the last spans
     /// let err = trace_runtime::init().shutdown_timeout(Duration::MAX).resolve().unwrap_err();
     /// assert!(err.to_string().contains("shutdown_timeout"));
     /// ```
