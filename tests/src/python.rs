@@ -63,6 +63,15 @@ pub fn peers() -> &'static Peers {
     })
 }
 
+/// Clears the proxy variables: the peers talk only to loopback, where a
+/// proxy from the environment must not intercept.
+pub(crate) fn without_proxies(command: &mut Command) -> &mut Command {
+    for var in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
+        command.env_remove(var);
+    }
+    command
+}
+
 fn repo_root() -> PathBuf {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).to_path_buf()
 }
@@ -87,7 +96,7 @@ impl PythonService {
     /// If it cannot start or does not print its port within 60 s.
     pub fn start(script: &str, env: &[(&str, &str)]) -> PythonService {
         let path = repo_root().join("tests/python").join(script);
-        let mut child = Command::new(&peers().python)
+        let mut child = without_proxies(&mut Command::new(&peers().python))
             .arg("-u")
             .arg(&path)
             .envs(env.iter().copied())

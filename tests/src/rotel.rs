@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::python::peers;
+use crate::python::{peers, without_proxies};
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -71,7 +71,7 @@ impl Rotel {
 pid=$!
 (read -r _ <&3; kill "$pid" 2>/dev/null; rm -f "$ROTEL_FILES_LOG" "$ROTEL_FILES_PID") &
 wait "$pid""#;
-        let mut child = Command::new("sh")
+        let mut child = without_proxies(&mut Command::new("sh"))
             .arg("-c")
             .arg(script)
             .arg(bin)
