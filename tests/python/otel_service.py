@@ -1,0 +1,79 @@
+"""A Python service traced with OpenTelemetry Python, for tests/tests/e2e_python.rs.
+
+It speaks W3C Trace Context (the test sets OTEL_PROPAGATORS=tracecontext) and
+exports OTLP/HTTP protobuf to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.
+
+  GET /checkout?next=URL  a server span; inside it a client span that calls URL
+                          (the Rust service) with the context injected; answers
+                          with what URL answered
+  GET /stock              a server span continuing the caller's trace; answers "7"
+
+Prints "PORT <n>" once listening; exits, flushing its spans, when stdin closes.
+"""
+
+import sys
+import threading
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from opentelemetry import propagate, trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import SpanKind
+
+# Service name, exporter endpoint and propagators come from OTEL_* variables.
+provider = TracerProvider()
+provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(), schedule_delay_millis=100))
+trace.set_tracer_provider(provider)
+tracer = trace.get_tracer("traced-tests.python")
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        # Continue the caller's trace, if its headers carry one.
+        parent = propagate.extract({k.lower(): v for k, v in self.headers.items()})
+        name = "py." + url.path.strip("/")
+        with tracer.start_as_current_span(name, context=parent, kind=SpanKind.SERVER) as span:
+            span.set_attribute("http.route", url.path)
+            if url.path == "/checkout":
+                target = urllib.parse.parse_qs(url.query)["next"][0]
+                body = self.call(target)
+            elif url.path == "/stock":
+                body = b"7"
+            else:
+                span.set_attribute("http.response.status_code", 404)
+                self.send_error(404)
+                return
+            span.set_attribute("http.response.status_code", 200)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    @staticmethod
+    def call(target):
+        with tracer.start_as_current_span("py.call", kind=SpanKind.CLIENT) as span:
+            span.set_attribute("url.full", target)
+            headers = {}
+            propagate.inject(headers)
+            with urllib.request.urlopen(urllib.request.Request(target, headers=headers), timeout=10) as response:
+                return response.read()
+
+    def log_message(self, *args):
+        pass  # keep the test's output clean
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print("PORT", server.server_address[1], flush=True)
+    sys.stdin.read()  # until the test closes our stdin (or dies)
+    server.shutdown()
+    provider.shutdown()  # flushes what is still buffered
+
+
+if __name__ == "__main__":
+    main()
