@@ -30,18 +30,20 @@ pub struct Peers {
     pub rotel: PathBuf,
 }
 
-/// The peers, installed on first use by the project's script (idempotent:
-/// when everything is there at the pinned versions it only prints the paths).
+/// The peers, as installed by the project's setup step
+/// (`bash .ci/install-python-peers`); a test never installs them itself.
 ///
 /// # Panics
 ///
-/// When the script fails: tests fail, they never skip.
+/// When they are not installed: tests fail, they never skip, and the
+/// message names the command to run.
 pub fn peers() -> &'static Peers {
     static PEERS: OnceLock<Peers> = OnceLock::new();
     PEERS.get_or_init(|| {
         let script = repo_root().join(".ci/install-python-peers");
         let out = Command::new("bash")
             .arg(&script)
+            .arg("--check")
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
@@ -52,9 +54,9 @@ pub fn peers() -> &'static Peers {
         match (out.status.success(), path("python="), path("rotel=")) {
             (true, Some(python), Some(rotel)) => Peers { python, rotel },
             _ => panic!(
-                "the Python peers (ddtrace, OpenTelemetry Python, rotel) are not installed and \
-                 installing them failed.\nRun `bash .ci/install-python-peers` (needs python3 >= 3.9 \
-                 with venv/pip and access to PyPI).\n{} exited with {}:\n{stdout}{}",
+                "the Python peers (ddtrace, OpenTelemetry Python, rotel) are not installed: \
+                 run `bash .ci/install-python-peers` from the repository root (needs python3 >= 3.9 \
+                 with venv/pip and access to PyPI).\n{} --check exited with {}:\n{stdout}{}",
                 script.display(),
                 out.status,
                 String::from_utf8_lossy(&out.stderr)
