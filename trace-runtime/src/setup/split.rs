@@ -30,6 +30,21 @@ pub(crate) const MAX_VALUE_BYTES: usize = 32 * 1024;
 /// OTLP/HTTP collectors accept at least as much.
 pub(crate) const DEFAULT_MAX_EXPORT_BYTES: usize = 4 * 1024 * 1024;
 
+/// How many times larger than [`encoded_len`]'s protobuf bound a span can be
+/// in OTLP/JSON as `opentelemetry-otlp` writes it (pretty-printed): field
+/// names, indentation up to 13 levels deep, hex ids, 64-bit numbers as
+/// strings and up to 6 bytes per escaped string byte. A field of the bound
+/// (6 bytes plus its content) takes at most about 6 times as much; 12 leaves
+/// room. See [`json_max_bytes`].
+const JSON_EXPANSION: usize = 12;
+
+/// The byte limit the OTLP/JSON pipeline splits with, for a request limit of
+/// `max_bytes`: the same room for the envelope, the spans' share divided by
+/// [`JSON_EXPANSION`].
+pub(crate) fn json_max_bytes(max_bytes: usize) -> usize {
+    ENVELOPE_BYTES + max_bytes.saturating_sub(ENVELOPE_BYTES) / JSON_EXPANSION
+}
+
 /// Room kept in every request for the resource and the envelope.
 const ENVELOPE_BYTES: usize = 16 * 1024;
 
