@@ -11,9 +11,10 @@
 //! * `OTEL_EXPORTER_OTLP_CERTIFICATE` naming the CA: spans arrive.
 //! * Mutual TLS, the server requiring a client certificate:
 //!   `OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE` and `…_CLIENT_KEY`: spans arrive.
-//! * The other CA: the handshake fails; in a child process (to read its
-//!   stderr) the first-failure report names the certificate problem,
-//!   shutdown stays within its bound and the span is counted lost.
+//! * The other CA, or no client certificate for the server that requires
+//!   one: the handshake fails; in a child process (to read its stderr) the
+//!   first-failure report names the certificate problem, shutdown stays
+//!   within its bound and the span is counted lost.
 //!
 //! One test, in steps: each step installs tracing (process-wide).
 
@@ -32,8 +33,9 @@ use rustls::{RootCertStore, ServerConfig};
 use trace_runtime::traced;
 use traced_tests::agent::{AttrValue, TestAgent};
 
-/// Set in the child process that runs the wrong-CA case.
-const CHILD: &str = "TRACED_TLS_WRONG_CA_CHILD";
+/// Set in the child process that runs a failing case: `http` or `grpc`,
+/// then `-wrong-ca` or `-no-client-cert`.
+const CHILD: &str = "TRACED_TLS_FAILING_CHILD";
 const SHUTDOWN: Duration = Duration::from_secs(1);
 
 #[traced(attrs(case))]
@@ -196,34 +198,40 @@ fn certificate_variables_secure_http_and_grpc_export() {
             ],
         );
 
-        // The wrong CA, in a child process whose stderr is read.
-        let output = Command::new(std::env::current_exe().unwrap())
-            .args(["wrong_ca_child", "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD, kind)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{kind}: the child failed:\n{stdout}\n{stderr}");
-        let report = stderr.lines().find(|l| l.contains("trace-runtime") && l.contains("localhost"));
-        let report = report.unwrap_or_else(|| panic!("{kind}: no failure report on stderr:\n{stderr}"));
-        assert!(report.to_lowercase().contains("certificate"), "{kind}: the report names the certificate: {report}");
+        // The failing cases, each in a child process whose stderr is read.
+        for case in ["wrong-ca", "no-client-cert"] {
+            let output = Command::new(std::env::current_exe().unwrap())
+                .args(["failing_child", "--exact", "--nocapture", "--test-threads=1"])
+                .env(CHILD, format!("{kind}-{case}"))
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(output.status.success(), "{kind}-{case}: the child failed:\n{stdout}\n{stderr}");
+            let report = stderr.lines().find(|l| l.contains("export to") && l.contains("localhost"));
+            let report = report.unwrap_or_else(|| panic!("{kind}-{case}: no failure report on stderr:\n{stderr}"));
+            let expected = if case == "wrong-ca" { "unknownissuer" } else { "certificate" };
+            assert!(report.to_lowercase().contains(expected), "{kind}-{case}: says why: {report}");
+            assert!(report.contains("OTEL_EXPORTER_OTLP_CERTIFICATE"), "{kind}-{case}: says how to fix it: {report}");
+        }
     }
 }
 
 /// Run by the test above in a child process: export to a server whose
-/// certificate the configured CA did not sign.
+/// certificate the configured CA did not sign, or to one that requires a
+/// client certificate, without one.
 #[test]
-fn wrong_ca_child() {
-    let Some(kind) = std::env::var_os(CHILD) else { return };
-    let grpc = kind == "grpc";
+fn failing_child() {
+    let Some(case) = std::env::var(CHILD).ok() else { return };
+    let grpc = case.starts_with("grpc");
+    let wrong_ca = case.ends_with("wrong-ca");
     let pki = Pki::make();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let port = pki.serve(&runtime, None, false);
-    let other_ca = pki.path("other-ca.pem");
+    let port = pki.serve(&runtime, None, !wrong_ca);
+    let ca = pki.path(if wrong_ca { "other-ca.pem" } else { "ca.pem" });
     let guard = trace_runtime::init()
         .env_lookup(move |name| match name {
-            "OTEL_EXPORTER_OTLP_CERTIFICATE" => Some(other_ca.clone()),
+            "OTEL_EXPORTER_OTLP_CERTIFICATE" => Some(ca.clone()),
             _ => None,
         })
         .otlp_protocol(if grpc { trace_runtime::Protocol::Grpc } else { trace_runtime::Protocol::HttpProtobuf })
@@ -233,7 +241,7 @@ fn wrong_ca_child() {
         .install()
         .unwrap();
     let lost = trace_runtime::lost_spans();
-    tls_work("wrong-ca");
+    tls_work("failing");
     let started = Instant::now();
     let _ = guard.shutdown();
     let took = started.elapsed();
