@@ -143,6 +143,7 @@ pub(crate) fn set_active(limits: SpanLimits) {
 }
 
 /// The limits of the installed configuration (defaults when none is).
+#[cfg(feature = "testing")]
 pub(crate) fn active() -> SpanLimits {
     *ACTIVE.read().unwrap_or_else(PoisonError::into_inner)
 }

@@ -36,11 +36,13 @@ pub(crate) const DEFAULT_MAX_EXPORT_BYTES: usize = 4 * 1024 * 1024;
 /// strings and up to 6 bytes per escaped string byte. A field of the bound
 /// (6 bytes plus its content) takes at most about 6 times as much; 12 leaves
 /// room. See [`json_max_bytes`].
+#[cfg(feature = "otlp")]
 const JSON_EXPANSION: usize = 12;
 
 /// The byte limit the OTLP/JSON pipeline splits with, for a request limit of
 /// `max_bytes`: the same room for the envelope, the spans' share divided by
 /// [`JSON_EXPANSION`].
+#[cfg(feature = "otlp")]
 pub(crate) fn json_max_bytes(max_bytes: usize) -> usize {
     ENVELOPE_BYTES + max_bytes.saturating_sub(ENVELOPE_BYTES) / JSON_EXPANSION
 }

@@ -14,6 +14,7 @@ use super::Error;
 
 /// The largest certificate or key file read (1 MiB): a CA bundle of every
 /// public root is about 200 KiB.
+#[cfg(any(feature = "tls", feature = "grpc"))]
 const MAX_PEM_BYTES: u64 = 1024 * 1024;
 
 /// TLS settings of the OTLP exporter (`OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE`,
