@@ -51,7 +51,7 @@ fn bulky(payload: String) {}
 #[test]
 fn a_batch_over_the_request_limit_is_split_and_arrives_whole() {
     let setup = setup();
-    let payload = "é\"\n".repeat(700); // 2.8 KiB of text that JSON escapes
+    let payload = "é\"\n".repeat(400); // 1.6 KB of text that JSON escapes
     for _ in 0..40 {
         bulky(payload.clone());
     }
