@@ -56,7 +56,7 @@ fn bad_values_name_the_variable() {
         ("OTEL_METRIC_EXPORT_INTERVAL", "soon"),
         ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "sometimes"),
         ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "collector:4318"),
-        ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/xml"),
     ] {
         let vars = [("OTEL_METRICS_EXPORTER", "otlp"), (variable, value)];
         let vars = if variable == "OTEL_METRICS_EXPORTER" { &vars[1..] } else { &vars[..] };

@@ -68,7 +68,7 @@ pub use logs::{log_ids, LogIds};
 pub use metrics::meter;
 pub use setup::{
     init, lost_spans, pending_spans, BatchConfig, Builder, Compression, Config, ConsoleExporter, DatadogConfig, Error,
-    Guard, MetricsConfig, OtlpConfig, Protocol,
+    Guard, MetricsConfig, OtlpConfig, Protocol, SpanLimits, TlsConfig,
 };
 pub use span::{span, NewSpan, SpanGuard, SpanHandle};
 pub use tags::{clear_global_tags, global_tags, set_global_tag};

@@ -14,8 +14,12 @@ use opentelemetry_sdk::trace::Sampler;
 
 use super::datadog::{self, DatadogConfig, DatadogSettings};
 use super::env::{self, invalid, Env};
+pub use super::limits::SpanLimits;
+use super::limits::SpanLimitsSettings;
 pub use super::metrics_config::MetricsConfig;
 use super::metrics_config::MetricsSettings;
+pub use super::tls::TlsConfig;
+use super::tls::{TlsSettings, TlsVariables};
 use super::{sampler, Error};
 
 /// How OTLP data is sent.
@@ -31,6 +35,19 @@ use super::{sampler, Error};
 pub enum Protocol {
     /// OTLP/HTTP with protobuf bodies (`http/protobuf`), port 4318: the default.
     HttpProtobuf,
+    /// OTLP/HTTP with JSON bodies (`http/json`), port 4318.
+    ///
+    /// ```
+    /// let config = trace_runtime::init()
+    ///     .env_lookup(|name| (name == "OTEL_EXPORTER_OTLP_PROTOCOL").then(|| "http/json".to_owned()))
+    ///     .otlp()
+    ///     .resolve()
+    ///     .unwrap();
+    /// let otlp = config.otlp.unwrap();
+    /// assert_eq!(otlp.protocol, trace_runtime::Protocol::HttpJson);
+    /// assert_eq!(otlp.endpoint, "http://localhost:4318/v1/traces");
+    /// ```
+    HttpJson,
     /// OTLP/gRPC (`grpc`), port 4317; needs the cargo feature `grpc`.
     Grpc,
 }
@@ -39,8 +56,22 @@ impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Protocol::HttpProtobuf => "http/protobuf",
+            Protocol::HttpJson => "http/json",
             Protocol::Grpc => "grpc",
         })
+    }
+}
+
+impl Protocol {
+    /// Whether this is OTLP/HTTP (protobuf or JSON), which appends the
+    /// signal's path (`/v1/traces`) to a base endpoint.
+    ///
+    /// ```
+    /// use trace_runtime::Protocol;
+    /// assert!(Protocol::HttpJson.is_http() && !Protocol::Grpc.is_http());
+    /// ```
+    pub fn is_http(self) -> bool {
+        matches!(self, Protocol::HttpProtobuf | Protocol::HttpJson)
     }
 }
 
@@ -57,6 +88,17 @@ impl fmt::Display for Protocol {
 pub enum Compression {
     /// gzip (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`).
     Gzip,
+    /// zstd (`OTEL_EXPORTER_OTLP_COMPRESSION=zstd`), for HTTP and gRPC.
+    ///
+    /// ```
+    /// let config = trace_runtime::init()
+    ///     .otlp_endpoint("http://collector:4318")
+    ///     .otlp_compression(trace_runtime::Compression::Zstd)
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(config.otlp.unwrap().compression, Some(trace_runtime::Compression::Zstd));
+    /// ```
+    Zstd,
 }
 
 /// The configuration [`Builder::install`](super::Builder::install) applies:
@@ -100,6 +142,8 @@ pub struct Config {
     pub backtraces_on_err: bool,
     /// Metrics export (the OpenTelemetry metrics API and `#[traced]`'s RED metrics).
     pub metrics: MetricsConfig,
+    /// Span limits (`OTEL_SPAN_*_COUNT_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`).
+    pub span_limits: SpanLimits,
 }
 
 impl Config {
@@ -155,6 +199,8 @@ pub struct OtlpConfig {
     pub timeout: Duration,
     /// Body compression.
     pub compression: Option<Compression>,
+    /// TLS: trusted CA, client certificate and key, `insecure`.
+    pub tls: TlsConfig,
 }
 
 impl fmt::Debug for OtlpConfig {
@@ -166,6 +212,7 @@ impl fmt::Debug for OtlpConfig {
             .field("headers", &headers)
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -218,6 +265,7 @@ pub(crate) struct Settings {
     pub(crate) propagators: Option<Vec<crate::propagation::Propagator>>,
     pub(crate) backtraces_on_err: Option<bool>,
     pub(crate) metrics: MetricsSettings,
+    pub(crate) span_limits: SpanLimitsSettings,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -229,6 +277,7 @@ pub(crate) struct OtlpSettings {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) compression: Option<Compression>,
+    pub(crate) tls: TlsSettings,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -251,6 +300,7 @@ pub(crate) struct Signal {
     pub(crate) timeout: &'static str,
     pub(crate) compression: &'static str,
     pub(crate) path: &'static str,
+    pub(crate) tls: TlsVariables,
 }
 
 pub(crate) const TRACES: Signal = Signal {
@@ -260,6 +310,12 @@ pub(crate) const TRACES: Signal = Signal {
     timeout: env::OTLP_TRACES_TIMEOUT,
     compression: env::OTLP_TRACES_COMPRESSION,
     path: "/v1/traces",
+    tls: TlsVariables {
+        certificate: [env::OTLP_TRACES_CERTIFICATE, env::OTLP_CERTIFICATE],
+        client_certificate: [env::OTLP_TRACES_CLIENT_CERTIFICATE, env::OTLP_CLIENT_CERTIFICATE],
+        client_key: [env::OTLP_TRACES_CLIENT_KEY, env::OTLP_CLIENT_KEY],
+        insecure: [env::OTLP_TRACES_INSECURE, env::OTLP_INSECURE],
+    },
 };
 
 /// Resolves `code` against the variables `lookup` returns.
@@ -287,6 +343,7 @@ pub(crate) fn resolve(
             propagators: Vec::new(),
             backtraces_on_err: false,
             metrics: MetricsConfig::off(),
+            span_limits: SpanLimits::default(),
         });
     }
     let resource = resource(code, &env)?;
@@ -301,6 +358,7 @@ pub(crate) fn resolve(
     let metrics = super::metrics_config::resolve(code, &env)?;
     let propagators = propagators(code, &env)?;
     let backtraces_on_err = backtraces_on_err(code, &env)?;
+    let span_limits = super::limits::resolve(&code.span_limits, &env)?;
     Ok(Config {
         disabled,
         resource,
@@ -313,6 +371,7 @@ pub(crate) fn resolve(
         propagators,
         backtraces_on_err,
         metrics,
+        span_limits,
     })
 }
 
@@ -518,7 +577,7 @@ pub(crate) fn otlp(code: &OtlpSettings, env: &Env<'_>, signal: &Signal) -> Resul
                 return Err(Error::InvalidConfig {
                     setting: "otlp_protocol",
                     value: protocol.to_string(),
-                    accepted: "HttpProtobuf (Grpc needs the `grpc` cargo feature of trace-runtime)",
+                    accepted: "HttpProtobuf or HttpJson (Grpc needs the `grpc` cargo feature of trace-runtime)",
                 });
             }
             protocol
@@ -527,12 +586,13 @@ pub(crate) fn otlp(code: &OtlpSettings, env: &Env<'_>, signal: &Signal) -> Resul
             None => Protocol::HttpProtobuf,
             Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
                 "http/protobuf" => Protocol::HttpProtobuf,
+                "http/json" => Protocol::HttpJson,
                 "grpc" if cfg!(feature = "grpc") => Protocol::Grpc,
                 "grpc" => {
                     return Err(invalid(
                         variable,
                         value,
-                        "http/protobuf (grpc needs the `grpc` cargo feature of trace-runtime)",
+                        "http/protobuf or http/json (grpc needs the `grpc` cargo feature of trace-runtime)",
                     ))
                 }
                 _ => return Err(invalid(variable, value, ACCEPTED_PROTOCOLS)),
@@ -540,15 +600,17 @@ pub(crate) fn otlp(code: &OtlpSettings, env: &Env<'_>, signal: &Signal) -> Resul
         },
     };
 
+    let tls = super::tls::resolve(&code.tls, env, &signal.tls)?;
     let endpoint = match &code.endpoint {
         Some(url) => {
+            let url = &with_grpc_scheme(url, protocol, tls.insecure);
             let uri = check_url(url, protocol).map_err(|accepted| Error::InvalidConfig {
                 setting: "otlp_endpoint",
                 value: url.clone(),
                 accepted,
             })?;
             // A bare collector address means its traces path, as people expect.
-            if protocol == Protocol::HttpProtobuf && matches!(uri.path(), "" | "/") {
+            if protocol.is_http() && matches!(uri.path(), "" | "/") {
                 join_path(url, signal.path)
             } else {
                 url.clone()
@@ -556,17 +618,18 @@ pub(crate) fn otlp(code: &OtlpSettings, env: &Env<'_>, signal: &Signal) -> Resul
         }
         None => match env.first(&[signal.endpoint, env::OTLP_ENDPOINT])? {
             Some((variable, url)) => {
+                let url = with_grpc_scheme(&url, protocol, tls.insecure);
                 check_url(&url, protocol).map_err(|accepted| invalid(variable, url.clone(), accepted))?;
                 // The signal-specific variable is used as-is; the general one
                 // is a base URL for HTTP (specification: append v1/traces).
-                if variable == env::OTLP_ENDPOINT && protocol == Protocol::HttpProtobuf {
+                if variable == env::OTLP_ENDPOINT && protocol.is_http() {
                     join_path(&url, signal.path)
                 } else {
                     url
                 }
             }
             None => match protocol {
-                Protocol::HttpProtobuf => format!("{DEFAULT_HTTP_BASE}{}", signal.path),
+                Protocol::HttpProtobuf | Protocol::HttpJson => format!("{DEFAULT_HTTP_BASE}{}", signal.path),
                 Protocol::Grpc => DEFAULT_GRPC_ENDPOINT.to_owned(),
             },
         },
@@ -608,16 +671,27 @@ pub(crate) fn otlp(code: &OtlpSettings, env: &Env<'_>, signal: &Signal) -> Resul
             None => None,
             Some((variable, value)) => match value.to_ascii_lowercase().as_str() {
                 "gzip" => Some(Compression::Gzip),
+                "zstd" => Some(Compression::Zstd),
                 "none" => None,
-                _ => return Err(invalid(variable, value, "gzip or none")),
+                _ => return Err(invalid(variable, value, "gzip, zstd or none")),
             },
         },
     };
 
-    Ok(OtlpConfig { endpoint, protocol, headers, timeout, compression })
+    Ok(OtlpConfig { endpoint, protocol, headers, timeout, compression, tls })
 }
 
-const ACCEPTED_PROTOCOLS: &str = "http/protobuf or grpc";
+/// A gRPC endpoint written without a scheme (`collector:4317`) gets one:
+/// `http://` when `OTEL_EXPORTER_OTLP_INSECURE` is true, else `https://`,
+/// as the specification says.
+fn with_grpc_scheme(url: &str, protocol: Protocol, insecure: bool) -> String {
+    if protocol != Protocol::Grpc || url.contains("://") {
+        return url.to_owned();
+    }
+    format!("{}://{url}", if insecure { "http" } else { "https" })
+}
+
+const ACCEPTED_PROTOCOLS: &str = "http/protobuf, http/json or grpc";
 const ACCEPTED_HEADERS: &str = "name=value pairs with header names of letters, digits and -_. and values that are \
                                 printable ASCII once percent-decoded (e.g. x-api-key=abc); encode other text, e.g. \
                                 in base64";
@@ -625,11 +699,11 @@ const ACCEPTED_HEADERS: &str = "name=value pairs with header names of letters, d
 /// Checks an OTLP endpoint; the error is what is accepted.
 pub(crate) fn check_url(url: &str, protocol: Protocol) -> Result<http::Uri, &'static str> {
     let (https_ok, accepted) = match protocol {
-        Protocol::HttpProtobuf if cfg!(feature = "tls") => (
+        Protocol::HttpProtobuf | Protocol::HttpJson if cfg!(feature = "tls") => (
             true,
             "an http:// or https:// URL with a host and an optional port from 1 to 65535 (e.g. http://localhost:4318)",
         ),
-        Protocol::HttpProtobuf => (
+        Protocol::HttpProtobuf | Protocol::HttpJson => (
             false,
             "an http:// URL with a host and an optional port from 1 to 65535, e.g. http://localhost:4318 (https:// \
              needs the `tls` cargo feature of trace-runtime)",

@@ -16,7 +16,7 @@ use opentelemetry_sdk::Resource;
 use tokio::runtime::Runtime;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 
-use super::config::{Compression, OtlpConfig};
+use super::config::OtlpConfig;
 use super::Error;
 
 pub(crate) struct GrpcExporter {
@@ -46,15 +46,29 @@ pub(crate) fn build(config: &OtlpConfig, timeout: Duration) -> Result<GrpcExport
             .with_endpoint(config.endpoint.clone())
             .with_timeout(timeout)
             .with_interceptor(OwnMetadata(Arc::new(metadata)));
-        if let Some(Compression::Gzip) = config.compression {
-            builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+        if let Some(compression) = super::otlp::compression(config) {
+            builder = builder.with_compression(compression);
+        }
+        if let Some(tls) = tls_config(config)? {
+            builder = builder.with_tls_config(tls);
         }
         builder.build().map_err(|e| Error::Exporter(e.to_string()))?
     };
     Ok(GrpcExporter { inner: Arc::new(exporter), runtime: Some(runtime) })
 }
 
-fn metadata(headers: &[(String, String)]) -> Result<MetadataMap, Error> {
+/// The TLS settings of a gRPC exporter of any signal: for an `https://`
+/// endpoint, the given CA (else the system's roots) and client identity;
+/// none for `http://`.
+pub(crate) fn tls_config(config: &OtlpConfig) -> Result<Option<tonic::transport::ClientTlsConfig>, Error> {
+    if !config.endpoint.starts_with("https://") {
+        return Ok(None);
+    }
+    super::tls::grpc(&config.tls).map(Some)
+}
+
+/// The gRPC metadata of an exporter of any signal, from its headers.
+pub(crate) fn metadata(headers: &[(String, String)]) -> Result<MetadataMap, Error> {
     let mut map = MetadataMap::new();
     for (name, value) in headers {
         let bad = || Error::InvalidConfig {
@@ -91,7 +105,13 @@ impl SpanExporter for GrpcExporter {
         let Some(runtime) = &self.runtime else { return Err(OTelSdkError::AlreadyShutdown) };
         let inner = Arc::clone(&self.inner);
         let task = runtime.spawn(async move { inner.export(batch).await });
-        task.await.unwrap_or_else(|e| Err(OTelSdkError::InternalFailure(format!("gRPC export task failed: {e}"))))
+        match task.await {
+            Ok(Err(OTelSdkError::InternalFailure(why))) => {
+                Err(OTelSdkError::InternalFailure(super::otlp::with_tls_hint(why)))
+            }
+            Ok(result) => result,
+            Err(e) => Err(OTelSdkError::InternalFailure(format!("gRPC export task failed: {e}"))),
+        }
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {

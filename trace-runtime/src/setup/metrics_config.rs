@@ -22,6 +22,12 @@ pub(crate) const METRICS: Signal = Signal {
     timeout: env::OTLP_METRICS_TIMEOUT,
     compression: env::OTLP_METRICS_COMPRESSION,
     path: "/v1/metrics",
+    tls: super::tls::TlsVariables {
+        certificate: [env::OTLP_METRICS_CERTIFICATE, env::OTLP_CERTIFICATE],
+        client_certificate: [env::OTLP_METRICS_CLIENT_CERTIFICATE, env::OTLP_CLIENT_CERTIFICATE],
+        client_key: [env::OTLP_METRICS_CLIENT_KEY, env::OTLP_CLIENT_KEY],
+        insecure: [env::OTLP_METRICS_INSECURE, env::OTLP_INSECURE],
+    },
 };
 
 /// The default `OTEL_METRIC_EXPORT_INTERVAL`: one minute, as the specification says.
@@ -201,6 +207,7 @@ fn otlp_config(code: &Settings, env: &Env<'_>, choice: Choice) -> Result<Option<
         headers: code.otlp.headers.clone(),
         timeout: code.otlp.timeout,
         compression: code.otlp.compression,
+        tls: code.otlp.tls.clone(),
     };
     let resolved = config::otlp(&settings, env, &METRICS)?;
     if resolved.protocol == Protocol::Grpc {

@@ -17,6 +17,8 @@ mod error;
 #[cfg(feature = "grpc")]
 mod grpc;
 mod guard;
+/// Shared with the test capture, which applies the installed limits.
+pub(crate) mod limits;
 mod metrics;
 mod metrics_config;
 #[cfg(feature = "otlp")]
@@ -28,6 +30,7 @@ mod sampler;
 /// Shared with the test capture, which keeps each attribute key once too.
 pub(crate) mod split;
 mod tally;
+mod tls;
 mod worker;
 
 use std::sync::Arc;
@@ -37,7 +40,7 @@ use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder};
 use opentelemetry_sdk::Resource;
 
-pub use config::{BatchConfig, Compression, Config, MetricsConfig, OtlpConfig, Protocol};
+pub use config::{BatchConfig, Compression, Config, MetricsConfig, OtlpConfig, Protocol, SpanLimits, TlsConfig};
 pub use console::ConsoleExporter;
 pub use datadog::DatadogConfig;
 pub use error::Error;
@@ -59,6 +62,8 @@ struct Pipes {
     pipelines: Vec<Pipeline>,
     /// Whether the code added span processors of its own.
     others: bool,
+    /// The attribute value length limit, applied before each export.
+    value_length: Option<usize>,
 }
 
 impl Pipes {
@@ -70,7 +75,15 @@ impl Pipes {
         label: String,
         cause: Option<Arc<LastCause>>,
     ) -> TracerProviderBuilder {
-        let pipeline = Pipeline::start(exporter, Tally::new(label), self.limits, cause);
+        let pipeline = match self.value_length {
+            Some(max_chars) => Pipeline::start(
+                limits::Truncating { inner: exporter, max_chars },
+                Tally::new(label),
+                self.limits,
+                cause,
+            ),
+            None => Pipeline::start(exporter, Tally::new(label), self.limits, cause),
+        };
         self.pipelines.push(pipeline.clone());
         builder.with_span_processor(pipeline)
     }
@@ -409,6 +422,140 @@ impl Builder {
     #[cfg(feature = "otlp")]
     pub fn otlp_compression(mut self, compression: Compression) -> Self {
         self.settings.otlp.compression = Some(compression);
+        self
+    }
+
+    /// Trusts only the CA certificate(s) in this PEM file for `https://`
+    /// OTLP endpoints (else `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE`;
+    /// default: the system's roots). Needs the cargo feature `tls` (HTTP)
+    /// or `grpc`. The file is read and checked by
+    /// [`install`](Self::install) (and [`resolve`](Self::resolve)): an
+    /// unreadable file or one without a PEM certificate is
+    /// [`Error::InvalidConfig`] naming `otlp_certificate`.
+    ///
+    /// ```
+    /// let err = trace_runtime::init()
+    ///     .otlp_endpoint("https://collector:4318")
+    ///     .otlp_certificate("/no/such/ca.pem")
+    ///     .resolve()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("otlp_certificate"), "{err}");
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn otlp_certificate(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.settings.otlp.tls.certificate = Some(path.into());
+        self
+    }
+
+    /// The client certificate (PEM) for mutual TLS with the OTLP endpoint
+    /// (else `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE`); needs
+    /// [`otlp_client_key`](Self::otlp_client_key) too. Checked like
+    /// [`otlp_certificate`](Self::otlp_certificate).
+    ///
+    /// ```
+    /// let err = trace_runtime::init()
+    ///     .otlp_endpoint("https://collector:4318")
+    ///     .otlp_client_certificate("/no/such/client.pem")
+    ///     .otlp_client_key("/no/such/client.key")
+    ///     .resolve()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("otlp_client_certificate"), "{err}");
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn otlp_client_certificate(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.settings.otlp.tls.client_certificate = Some(path.into());
+        self
+    }
+
+    /// The client certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1)
+    /// for mutual TLS (else `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_KEY`).
+    ///
+    /// ```
+    /// let err = trace_runtime::init()
+    ///     .otlp_endpoint("https://collector:4318")
+    ///     .otlp_client_key("/no/such/client.key")
+    ///     .resolve()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("otlp_client_key"), "{err}");
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn otlp_client_key(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.settings.otlp.tls.client_key = Some(path.into());
+        self
+    }
+
+    /// For a gRPC endpoint written without a scheme (`collector:4317`):
+    /// `true` sends plain text (`http://`), `false` TLS (`https://`, the
+    /// default). Else `OTEL_EXPORTER_OTLP_[TRACES_]INSECURE`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "grpc")] {
+    /// let config = trace_runtime::init()
+    ///     .otlp_protocol(trace_runtime::Protocol::Grpc)
+    ///     .otlp_endpoint("collector:4317")
+    ///     .env_lookup(|_| None)
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(config.otlp.unwrap().endpoint, "https://collector:4317");
+    /// # }
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn otlp_insecure(mut self, insecure: bool) -> Self {
+        self.settings.otlp.tls.insecure = Some(insecure);
+        self
+    }
+
+    /// Attributes kept per span, from 0 to 65,536 (else
+    /// `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`; default 128); more are dropped
+    /// and counted in the span's `dropped_attributes_count`.
+    ///
+    /// ```
+    /// let config = trace_runtime::init().span_attribute_count_limit(32).resolve().unwrap();
+    /// assert_eq!(config.span_limits.attribute_count, 32);
+    /// ```
+    pub fn span_attribute_count_limit(mut self, limit: u32) -> Self {
+        self.settings.span_limits.attribute_count = Some(limit);
+        self
+    }
+
+    /// Events kept per span, from 0 to 65,536 (else
+    /// `OTEL_SPAN_EVENT_COUNT_LIMIT`; default 128).
+    ///
+    /// ```
+    /// let config = trace_runtime::init().span_event_count_limit(8).resolve().unwrap();
+    /// assert_eq!(config.span_limits.event_count, 8);
+    /// ```
+    pub fn span_event_count_limit(mut self, limit: u32) -> Self {
+        self.settings.span_limits.event_count = Some(limit);
+        self
+    }
+
+    /// Links kept per span, from 0 to 65,536 (else
+    /// `OTEL_SPAN_LINK_COUNT_LIMIT`; default 128).
+    ///
+    /// ```
+    /// let config = trace_runtime::init().span_link_count_limit(4).resolve().unwrap();
+    /// assert_eq!(config.span_limits.link_count, 4);
+    /// ```
+    pub fn span_link_count_limit(mut self, limit: u32) -> Self {
+        self.settings.span_limits.link_count = Some(limit);
+        self
+    }
+
+    /// Cuts string attribute values (and string array elements) to at most
+    /// this many characters, from 1 to 32,768, on a character boundary, off
+    /// the caller's thread (else `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`,
+    /// then `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`; default: no limit, but the
+    /// export path cuts strings over 32 KiB). `testing::capture` applies
+    /// the installed limit too.
+    ///
+    /// ```
+    /// let config = trace_runtime::init().attribute_value_length_limit(256).resolve().unwrap();
+    /// assert_eq!(config.span_limits.attribute_value_length, Some(256));
+    /// assert!(trace_runtime::init().attribute_value_length_limit(0).resolve().is_err());
+    /// ```
+    pub fn attribute_value_length_limit(mut self, chars: usize) -> Self {
+        self.settings.span_limits.attribute_value_length = Some(chars);
         self
     }
 
@@ -791,10 +938,12 @@ impl Builder {
             max_bytes: self.max_export_bytes,
             flush_timeout: self.shutdown_timeout,
         };
-        let mut pipes = Pipes { limits, pipelines: Vec::new(), others: false };
+        let value_length = config.span_limits.attribute_value_length;
+        let mut pipes = Pipes { limits, pipelines: Vec::new(), others: false, value_length };
         let resource = Resource::builder_empty().with_attributes(config.resource.iter().cloned()).build();
         let mut builder =
             SdkTracerProvider::builder().with_resource(resource.clone()).with_sampler(config.sampler.clone());
+        builder = builder.with_span_limits(config.span_limits.sdk());
         for add in self.processors {
             builder = add(builder, &mut pipes);
         }
@@ -806,7 +955,13 @@ impl Builder {
             let cause = Arc::new(LastCause::default());
             let exporter = otlp::build(otlp, config.batch.export_timeout, Arc::clone(&cause))?;
             let exporter = operation_name::WithOperationName(exporter);
+            let limits = pipes.limits;
+            if otlp.protocol == Protocol::HttpJson {
+                // Requests are split by their protobuf size bound: JSON is larger.
+                pipes.limits.max_bytes = split::json_max_bytes(limits.max_bytes);
+            }
             builder = pipes.batched(builder, exporter, otlp::label(otlp), Some(cause));
+            pipes.limits = limits;
         }
         #[cfg(feature = "datadog")]
         if let Some(datadog) = &config.datadog {
@@ -836,6 +991,7 @@ impl Builder {
         #[cfg(feature = "tracing")]
         crate::tracing_bridge::install_default();
         install_propagation_and_errors(&config);
+        limits::set_active(config.span_limits);
         Ok(Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others, meters))
     }
 }

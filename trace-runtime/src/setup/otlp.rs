@@ -1,6 +1,11 @@
-//! The OTLP exporter from a resolved [`OtlpConfig`]: HTTP/protobuf on a
-//! blocking reqwest client (no async runtime needed: the batch processor
-//! exports from its own thread), or gRPC (see `grpc.rs`).
+//! The OTLP exporter from a resolved [`OtlpConfig`]: HTTP (protobuf or
+//! JSON) on a blocking reqwest client (no async runtime needed: the batch
+//! processor exports from its own thread), or gRPC (see `grpc.rs`).
+//!
+//! The transport settings (protocol, compression, TLS, headers) are applied
+//! by helpers that take only an [`OtlpConfig`], so the exporter of every
+//! signal (traces, metrics, logs) is set up the same way:
+//! [`http_client`], [`http_protocol`] and [`compression`].
 //!
 //! `opentelemetry-otlp` also reads `OTEL_EXPORTER_OTLP_*` itself; every
 //! setting is passed to it explicitly, and the headers are set by our own
@@ -78,7 +83,9 @@ pub(crate) fn build(
 ) -> Result<OtlpExporter, Error> {
     let timeout = config.timeout.min(export_timeout);
     match config.protocol {
-        Protocol::HttpProtobuf => http(config, timeout, cause).map(|e| OtlpExporter::Http(Box::new(e))),
+        Protocol::HttpProtobuf | Protocol::HttpJson => {
+            http(config, timeout, cause).map(|e| OtlpExporter::Http(Box::new(e)))
+        }
         #[cfg(feature = "grpc")]
         Protocol::Grpc => super::grpc::build(config, timeout).map(OtlpExporter::Grpc),
         #[cfg(not(feature = "grpc"))]
@@ -93,16 +100,15 @@ pub(crate) fn metrics_http(
     temporality: opentelemetry_sdk::metrics::Temporality,
 ) -> Result<opentelemetry_otlp::MetricExporter, Error> {
     let cause = Arc::new(LastCause::default());
-    let client = HeaderClient { inner: blocking_client(config.timeout)?, headers: header_map(&config.headers)?, cause };
     let mut builder = opentelemetry_otlp::MetricExporter::builder()
         .with_http()
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_protocol(http_protocol(config))
         .with_endpoint(config.endpoint.clone())
         .with_timeout(config.timeout)
-        .with_http_client(client)
+        .with_http_client(http_client(config, config.timeout, cause)?)
         .with_temporality(temporality);
-    if let Some(Compression::Gzip) = config.compression {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    if let Some(compression) = compression(config) {
+        builder = builder.with_compression(compression);
     }
     builder.build().map_err(|e| Error::Exporter(e.to_string()))
 }
@@ -117,25 +123,52 @@ fn http(
     timeout: Duration,
     cause: Arc<LastCause>,
 ) -> Result<opentelemetry_otlp::SpanExporter, Error> {
-    let client = HeaderClient { inner: blocking_client(timeout)?, headers: header_map(&config.headers)?, cause };
     let mut builder = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_protocol(http_protocol(config))
         .with_endpoint(config.endpoint.clone())
         .with_timeout(timeout)
-        .with_http_client(client);
-    if let Some(Compression::Gzip) = config.compression {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+        .with_http_client(http_client(config, timeout, cause)?);
+    if let Some(compression) = compression(config) {
+        builder = builder.with_compression(compression);
     }
     builder.build().map_err(|e| Error::Exporter(e.to_string()))
 }
 
+/// `opentelemetry-otlp`'s protocol for an OTLP/HTTP exporter of any signal.
+pub(crate) fn http_protocol(config: &OtlpConfig) -> opentelemetry_otlp::Protocol {
+    match config.protocol {
+        Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+        Protocol::HttpProtobuf | Protocol::Grpc => opentelemetry_otlp::Protocol::HttpBinary,
+    }
+}
+
+/// `opentelemetry-otlp`'s compression, for HTTP and gRPC exporters of any signal.
+pub(crate) fn compression(config: &OtlpConfig) -> Option<opentelemetry_otlp::Compression> {
+    config.compression.map(|compression| match compression {
+        Compression::Gzip => opentelemetry_otlp::Compression::Gzip,
+        Compression::Zstd => opentelemetry_otlp::Compression::Zstd,
+    })
+}
+
+/// The HTTP client of an OTLP/HTTP exporter of any signal: our headers
+/// only, the TLS settings, a request timeout, and the real cause of each
+/// failure left in `cause`.
+pub(crate) fn http_client(
+    config: &OtlpConfig,
+    timeout: Duration,
+    cause: Arc<LastCause>,
+) -> Result<HeaderClient, Error> {
+    let builder = super::tls::http_client(reqwest::blocking::Client::builder().timeout(timeout), &config.tls)?;
+    Ok(HeaderClient { inner: blocking_client(builder)?, headers: header_map(&config.headers)?, cause })
+}
+
 /// The blocking client starts its own runtime thread; building it inside an
 /// async runtime would panic, so it is built on a thread of its own.
-fn blocking_client(timeout: Duration) -> Result<reqwest::blocking::Client, Error> {
+fn blocking_client(builder: reqwest::blocking::ClientBuilder) -> Result<reqwest::blocking::Client, Error> {
     std::thread::Builder::new()
         .name("trace-runtime-otlp-setup".to_owned())
-        .spawn(move || reqwest::blocking::Client::builder().timeout(timeout).build())
+        .spawn(move || builder.build())
         .map_err(|e| Error::Exporter(format!("could not start a thread to build the HTTP client: {e}")))?
         .join()
         .map_err(|_| Error::Exporter("building the HTTP client panicked".to_owned()))?
@@ -160,7 +193,7 @@ pub(crate) fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, Erro
 /// The reqwest client with our headers, and only ours, on every request;
 /// it also notes why a request failed, which the exporter's own error
 /// reduces to "network error" or a bare status code.
-struct HeaderClient {
+pub(crate) struct HeaderClient {
     inner: reqwest::blocking::Client,
     headers: HeaderMap,
     cause: Arc<LastCause>,
@@ -188,7 +221,7 @@ impl HttpClient for HeaderClient {
         let result = self.inner.send_bytes(request).await;
         match &result {
             // reqwest's message names the URL; its sources say what failed.
-            Err(error) => self.cause.set(source_chain(error.as_ref())),
+            Err(error) => self.cause.set(with_tls_hint(source_chain(error.as_ref()))),
             Ok(response) if !response.status().is_success() => {
                 self.cause.set(format!(
                     "the collector answered HTTP {}{}",
@@ -200,6 +233,17 @@ impl HttpClient for HeaderClient {
         }
         result
     }
+}
+
+/// A failure that names a certificate gets the fix appended.
+pub(crate) fn with_tls_hint(cause: String) -> String {
+    if !cause.to_ascii_lowercase().contains("certificate") {
+        return cause;
+    }
+    format!(
+        "{cause} (check that OTEL_EXPORTER_OTLP_CERTIFICATE, or otlp_certificate(), names the CA that signed the \
+         collector's certificate, and the client certificate and key if the collector asks for one)"
+    )
 }
 
 /// The first line of a response body, cut short, for an error message.

@@ -30,6 +30,24 @@ pub(crate) const MAX_VALUE_BYTES: usize = 32 * 1024;
 /// OTLP/HTTP collectors accept at least as much.
 pub(crate) const DEFAULT_MAX_EXPORT_BYTES: usize = 4 * 1024 * 1024;
 
+/// How many times larger than [`encoded_len`]'s protobuf bound a span can be
+/// in OTLP/JSON as `opentelemetry-otlp` writes it (pretty-printed): field
+/// names, deep indentation, hex ids, 64-bit numbers as strings and up to 6
+/// bytes per escaped string byte. Measured on hostile shapes (the tests):
+/// 6 to 8 times for most, about 12.4 for boolean arrays in event attributes
+/// (the smallest values, the deepest indentation); 16 leaves room. See
+/// [`json_max_bytes`].
+#[cfg(feature = "otlp")]
+const JSON_EXPANSION: usize = 16;
+
+/// The byte limit the OTLP/JSON pipeline splits with, for a request limit of
+/// `max_bytes`: the same room for the envelope, the spans' share divided by
+/// [`JSON_EXPANSION`].
+#[cfg(feature = "otlp")]
+pub(crate) fn json_max_bytes(max_bytes: usize) -> usize {
+    ENVELOPE_BYTES + max_bytes.saturating_sub(ENVELOPE_BYTES) / JSON_EXPANSION
+}
+
 /// Room kept in every request for the resource and the envelope.
 const ENVELOPE_BYTES: usize = 16 * 1024;
 
@@ -231,6 +249,76 @@ mod tests {
             status: Status::Unset,
             instrumentation_scope: InstrumentationScope::builder("test").build(),
         }
+    }
+
+    /// Spans made of what OTLP/JSON inflates most: many tiny fields, empty
+    /// and escaped strings, extreme numbers, events and links.
+    #[cfg(feature = "otlp")]
+    fn json_hostile_spans() -> Vec<SpanData> {
+        use opentelemetry::trace::{Event, Link, SpanId, TraceFlags, TraceId, TraceState};
+        let each = |f: &dyn Fn(usize) -> Value| (0..100).map(|i| KeyValue::new("k", f(i))).collect::<Vec<_>>();
+        let mut spans = vec![
+            span("", Vec::new()),
+            span("bools", each(&|_| Value::Bool(true))),
+            span("ints", each(&|_| Value::I64(i64::MIN))),
+            span("floats", each(&|_| Value::F64(-1.234_567_890_123_456_7e-300))),
+            span("empty", each(&|_| Value::String("".into()))),
+            span("escaped", each(&|_| Value::String("\u{1}\"\n\u{7f}".into()))),
+            span("arrays", each(&|_| Value::Array(Array::String(vec!["".into(); 10])))),
+            span("int arrays", each(&|_| Value::Array(Array::I64(vec![i64::MIN; 10])))),
+            span("bool arrays", each(&|_| Value::Array(Array::Bool(vec![false; 10])))),
+        ];
+        let mut events = span("events", Vec::new());
+        for _ in 0..100 {
+            events.events.events.push(Event::new("", SystemTime::now(), vec![KeyValue::new("", "")], 0));
+        }
+        spans.push(events);
+        // The deepest values: arrays in event and link attributes.
+        let bools = || vec![KeyValue::new("", Value::Array(Array::Bool(vec![false; 100])))];
+        let mut deep_events = span("event bool arrays", Vec::new());
+        deep_events.events.events.push(Event::new("", SystemTime::now(), bools(), 0));
+        let mut links = span("links", Vec::new());
+        let remote = SpanContext::new(
+            TraceId::from_bytes([0xff; 16]),
+            SpanId::from_bytes([0xff; 8]),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::from_key_value([("k", "v")]).unwrap(),
+        );
+        for _ in 0..100 {
+            links.links.links.push(Link::new(remote.clone(), vec![KeyValue::new("", false)], 0));
+        }
+        spans.push(links);
+        let mut deep_links = span("link bool arrays", Vec::new());
+        deep_links.links.links.push(Link::new(remote, bools(), 0));
+        spans.push(deep_events);
+        spans.push(deep_links);
+        let mut failed = span("\u{1}", Vec::new());
+        failed.status = Status::error("\u{1}\u{2}\u{3}");
+        spans.push(failed);
+        spans
+    }
+
+    #[cfg(feature = "otlp")]
+    #[test]
+    fn json_requests_stay_within_the_json_bound() {
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+        let resource = (&opentelemetry_sdk::Resource::builder_empty().build()).into();
+        // Written as opentelemetry-otlp writes OTLP/JSON.
+        let json_len = |spans: Vec<SpanData>| {
+            let request =
+                ExportTraceServiceRequest { resource_spans: group_spans_by_resource_and_scope(spans, &resource) };
+            serde_json::to_string_pretty(&request).unwrap().len()
+        };
+        let envelope = json_len(Vec::new());
+        for span in json_hostile_spans() {
+            let bound = encoded_len(&span) * JSON_EXPANSION;
+            let name = span.name.to_string();
+            let len = json_len(vec![span]) - envelope;
+            assert!(len <= bound, "{name:?}: {len} bytes of JSON over the bound {bound}");
+        }
+        assert_eq!(json_max_bytes(64 * 1024), ENVELOPE_BYTES + 3 * 1024);
     }
 
     fn keys_and_values(attributes: &[KeyValue]) -> Vec<(String, Value)> {

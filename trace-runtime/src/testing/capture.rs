@@ -134,6 +134,8 @@ impl Capturer {
                     .build(),
             )
             .with_span_processor(collector.clone())
+            // The installed span limits, so tests see what is exported.
+            .with_span_limits(crate::setup::limits::active().sdk())
             .build();
         let scope = Redirect::open(provider.clone(), Some(Arc::clone(&self.service_name)));
         collector.claim_for(scope.claims());
@@ -149,7 +151,11 @@ impl Capturer {
     ) -> Capture<R> {
         drop(scope);
         let _ = provider.force_flush();
-        Capture { spans: collector.take(), result, service_name: Arc::clone(&self.service_name) }
+        let mut spans = collector.take();
+        if let Some(max_chars) = crate::setup::limits::active().attribute_value_length {
+            spans.iter_mut().for_each(|span| crate::setup::limits::truncate_values(span, max_chars));
+        }
+        Capture { spans, result, service_name: Arc::clone(&self.service_name) }
     }
 }
 
