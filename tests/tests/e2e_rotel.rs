@@ -1,5 +1,5 @@
 //! A real OpenTelemetry agent in the middle: traced exports to rotel (OTLP
-//! over HTTP protobuf, HTTP JSON and gRPC), rotel forwards to the receiver
+//! over HTTP protobuf, HTTP JSON (zstd) and gRPC), rotel forwards to the receiver
 //! (ddapm-test-agent) over OTLP/HTTP, and the trace that arrives there must
 //! be the one traced sent: names, kinds, typed attributes, events, status,
 //! links, parentage, resource, per-span service and global tags
@@ -20,7 +20,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use e2e_common::{check_trace, handle_order, wait_for_case, ENVIRONMENT, SERVICE, VERSION};
-use opentelemetry_otlp::WithExportConfig;
 use trace_runtime::{Builder, Compression, Protocol};
 use traced_tests::agent::TestAgent;
 use traced_tests::rotel::Rotel;
@@ -73,23 +72,15 @@ fn grpc_through_rotel_arrives_intact() {
     });
 }
 
-/// OTLP/HTTP JSON into rotel's receiver. traced's own `http/json` protocol
-/// comes in a parallel change; until it is merged this case sends traced's
-/// spans through opentelemetry-otlp's JSON exporter (the one traced's
-/// builder accepts as a custom exporter), which proves rotel's JSON
-/// receiver and the forwarding; the merge switches it to
-/// `.otlp_protocol(Protocol::HttpJson)`.
+/// OTLP/HTTP JSON (traced's `http/json` protocol) into rotel's receiver;
+/// zstd on the way, so rotel decodes a compression the receiver cannot.
 #[test]
 #[ignore = "needs the Python peers: bash .ci/install-python-peers; run with --ignored"]
 fn http_json_through_rotel_arrives_intact() {
     through_rotel("rotel-http-json", |builder, rotel| {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_protocol(opentelemetry_otlp::Protocol::HttpJson)
-            .with_endpoint(format!("{}/v1/traces", rotel.otlp_http_endpoint()))
-            .with_timeout(Duration::from_secs(10))
-            .build()
-            .expect("http/json exporter");
-        builder.exporter(exporter)
+        builder
+            .otlp_protocol(Protocol::HttpJson)
+            .otlp_compression(Compression::Zstd)
+            .otlp_endpoint(rotel.otlp_http_endpoint())
     });
 }
