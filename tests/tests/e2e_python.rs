@@ -19,7 +19,9 @@
 //!   and both languages send to the agent's native intake: a Datadog user
 //!   runs both tracers against one Agent, and the receiver keeps native and
 //!   OTLP traffic apart, so one intake is what shows one trace (and runs
-//!   Datadog's trace checks over both languages' spans).
+//!   Datadog's trace checks over both languages' spans). ddtrace's sampling
+//!   priority (2, from a sampling rule) and its `_dd.p.dm` tag must come back
+//!   to Python through the Rust hop.
 //! - With OpenTelemetry Python (`tests/python/otel_service.py`), W3C Trace
 //!   Context only, and both export OTLP/HTTP to the agent.
 //!
@@ -122,6 +124,9 @@ fn one_trace_with_ddtrace_through_datadog_headers() {
         ("DD_INSTRUMENTATION_TELEMETRY_ENABLED", "false"),
         ("DD_REMOTE_CONFIGURATION_ENABLED", "false"),
         ("DD_TRACE_STARTUP_LOGS", "false"),
+        // A sampling rule keeps the trace as a user decision: priority 2,
+        // decision maker `-3`, both of which must come back through Rust.
+        ("DD_TRACE_SAMPLING_RULES", r#"[{"sample_rate": 1.0}]"#),
     ];
     round_trip("ddtrace_service.py", &env, |builder| {
         builder.datadog_agent_url(apm.clone()).propagators([Propagator::Datadog])
@@ -158,6 +163,13 @@ fn one_trace_with_ddtrace_through_datadog_headers() {
     for (child, parent) in [(py_call, checkout), (server, py_call), (quote, server), (client, quote), (stock, client)] {
         assert_eq!(id(child, "parent_id"), id(parent, "span_id"), "{child:#}\nhangs under\n{parent:#}");
     }
+    // Datadog's trace state came back through Rust: the priority ddtrace's
+    // rule set (2, user keep) and its propagated `_dd.p.dm`.
+    let priority = |span: &Json| span["metrics"]["_sampling_priority_v1"].as_f64();
+    assert_eq!(priority(checkout), Some(2.0), "ddtrace's rule keeps the trace: {checkout:#}");
+    assert_eq!(priority(stock), Some(2.0), "the priority reached Python again: {stock:#}");
+    let dm = checkout["meta"]["_dd.p.dm"].as_str().expect("ddtrace sets the decision maker");
+    assert_eq!(stock["meta"]["_dd.p.dm"].as_str(), Some(dm), "`_dd.p.dm` reached Python again: {stock:#}");
     // Datadog's own checks pass on both languages' spans.
     agent.trace_check_failures().expect("no trace check failed");
 }
