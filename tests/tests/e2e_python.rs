@@ -11,7 +11,7 @@
 //!    └─ GET /price (Rust, server)
 //!       └─ quote (Rust, #[traced])
 //!          └─ GET (Rust, client)        ── headers ──▶
-//!             └─ py.stock (Python, server)
+//!             └─ py.stock (Python, server, a second process)
 //! ```
 //!
 //! - With ddtrace (`tests/python/ddtrace_service.py`), Datadog's headers
@@ -21,7 +21,8 @@
 //!   OTLP traffic apart, so one intake is what shows one trace (and runs
 //!   Datadog's trace checks over both languages' spans). ddtrace's sampling
 //!   priority (2, from a sampling rule) and its `_dd.p.dm` tag must come back
-//!   to Python through the Rust hop.
+//!   to Python through the Rust hop (the callee is a second Python process,
+//!   whose spans form their own chunk).
 //! - With OpenTelemetry Python (`tests/python/otel_service.py`), W3C Trace
 //!   Context only, and both export OTLP/HTTP to the agent.
 //!
@@ -84,7 +85,8 @@ async fn serve_rust(stock_url: String) -> String {
 }
 
 /// Installs traced with `transport` and the propagators, starts the Python
-/// service, runs the round trip, and stops both (flushing both sides).
+/// service twice (caller and callee), runs the round trip, and stops them
+/// all (flushing every side).
 fn round_trip(python: &str, env: &[(&str, &str)], transport: impl FnOnce(Builder) -> Builder) {
     let builder = trace_runtime::init()
         .env_lookup(|_| None)
@@ -92,10 +94,15 @@ fn round_trip(python: &str, env: &[(&str, &str)], transport: impl FnOnce(Builder
         .batch_schedule_delay(Duration::from_millis(100));
     let guard = transport(builder).install().expect("install");
     let service = PythonService::start(python, env);
+    // The call back goes to a second process: a tracer groups one process's
+    // spans of a trace into one chunk, so only a separate process shows what
+    // the Rust hop passed on (ddtrace puts priority and `_dd.p.*` tags on
+    // each chunk's first span).
+    let callee = PythonService::start(python, env);
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let answer = runtime.block_on(async {
-        let rust_url = serve_rust(format!("{}/stock", service.url())).await;
+        let rust_url = serve_rust(format!("{}/stock", callee.url())).await;
         // The test's own call carries no trace headers: Python starts the trace.
         let checkout = format!("{}/checkout?next={rust_url}", service.url());
         let plain = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -106,6 +113,7 @@ fn round_trip(python: &str, env: &[(&str, &str)], transport: impl FnOnce(Builder
     assert_eq!(answer, "42 x 7", "Python -> Rust -> Python answered");
     drop(runtime);
     service.stop();
+    callee.stop();
     guard.shutdown().expect("every Rust span was sent");
 }
 
