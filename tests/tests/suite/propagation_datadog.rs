@@ -193,6 +193,20 @@ fn the_dd_tracestate_member_is_consumed() {
     assert_eq!(get(&inject(&DD, &cx), "x-datadog-sampling-priority"), Some("0"));
 }
 
+#[test]
+fn the_dd_member_is_read_from_a_tracestate_the_otel_crate_refuses() {
+    // Valid W3C (14 characters after `@`), refused by `opentelemetry`'s
+    // `TraceState` and carried aside: its `dd` member still counts.
+    let traceparent = "00-640cfd8d00000000a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let tracestate = "t@abcdefghijklmn=1,dd=s:2;o:rum;t.dm:-4";
+    let cx = extract(&[Propagator::TraceContext], &[("traceparent", traceparent), ("tracestate", tracestate)]);
+    let out = inject(&BOTH, &cx);
+    assert_eq!(get(&out, "x-datadog-sampling-priority"), Some("2"));
+    assert_eq!(get(&out, "x-datadog-origin"), Some("rum"));
+    assert_eq!(get(&out, "x-datadog-tags"), Some("_dd.p.dm=-4,_dd.p.tid=640cfd8d00000000"));
+    assert_eq!(get(&out, "tracestate"), Some(tracestate));
+}
+
 /// What a traced client call sends: the current context, injected.
 #[traced]
 fn call_out() -> HashMap<String, String> {

@@ -21,8 +21,11 @@
 
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use opentelemetry::Context;
 
 use super::dd_member::{DdMember, KEY, TAG_PREFIX};
+use super::tracestate;
+use super::w3c::RawTraceState;
 
 pub(crate) const TRACE_ID: &str = "x-datadog-trace-id";
 pub(crate) const PARENT_ID: &str = "x-datadog-parent-id";
@@ -155,14 +158,25 @@ pub(crate) fn extract(get: &dyn Extractor) -> Option<(SpanContext, Option<Propag
     Some((SpanContext::new(trace, SpanId::from(parent), flags, true, state), error.map(PropagationError)))
 }
 
-pub(crate) fn inject(sc: &SpanContext, set: &mut dyn Injector) {
+/// The trace's `dd` member: from the span context's `tracestate`, or from a
+/// valid incoming one that `opentelemetry`'s `TraceState` refused and that
+/// is carried aside in the context ([`RawTraceState`]).
+fn dd_value(cx: &Context, sc: &SpanContext) -> Option<String> {
+    if let Some(dd) = sc.trace_state().get(KEY) {
+        return Some(dd.to_owned());
+    }
+    let raw = cx.get::<RawTraceState>().filter(|raw| raw.trace_id == sc.trace_id())?;
+    tracestate::parse(&raw.header)?.into_iter().find(|(k, _)| k == KEY).map(|(_, v)| v)
+}
+
+pub(crate) fn inject(cx: &Context, sc: &SpanContext, set: &mut dyn Injector) {
     let id = u128::from_be_bytes(sc.trace_id().to_bytes());
     let (high, low) = ((id >> 64) as u64, id as u64);
     if low == 0 {
         // Datadog cannot represent a trace whose low 64 bits are zero.
         return;
     }
-    let member = sc.trace_state().get(KEY).map(DdMember::parse).unwrap_or_default();
+    let member = dd_value(cx, sc).as_deref().map(DdMember::parse).unwrap_or_default();
     // The kept priority when it agrees with the decision (which a local
     // sampler may have changed), else the plain keep or drop.
     let priority = match member.priority {

@@ -226,7 +226,7 @@ pub(crate) fn inject_list(list: impl Iterator<Item = Propagator>, cx: &Context, 
             Propagator::B3 => b3::inject_single(sc, set),
             Propagator::B3Multi => b3::inject_multi(sc, set),
             Propagator::Jaeger => jaeger::inject(sc, set),
-            Propagator::Datadog => datadog::inject(sc, set),
+            Propagator::Datadog => datadog::inject(cx, sc, set),
         }
     }
 }
