@@ -154,7 +154,8 @@ pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
         let recording = opentelemetry::trace::Span::is_recording(&span);
         let cx = if recording {
             record(&mut span);
-            if let Some(error) = build_parent.get::<PropagationError>().filter(|_| local_root) {
+            // Only a local root under a caller looks (a lookup per root, not per span).
+            if let Some(error) = local_root.then(|| build_parent.get::<PropagationError>()).flatten() {
                 opentelemetry::trace::Span::set_attribute(&mut span, KeyValue::new(PropagationError::KEY, error.0));
             }
             // The span carries its local root: no context entry per root.
