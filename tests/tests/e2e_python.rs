@@ -11,7 +11,7 @@
 //!    └─ GET /price (Rust, server)
 //!       └─ quote (Rust, #[traced])
 //!          └─ GET (Rust, client)        ── headers ──▶
-//!             └─ py.stock (Python, server)
+//!             └─ py.stock (Python, server, a second process)
 //! ```
 //!
 //! - With ddtrace (`tests/python/ddtrace_service.py`), Datadog's headers
@@ -19,7 +19,10 @@
 //!   and both languages send to the agent's native intake: a Datadog user
 //!   runs both tracers against one Agent, and the receiver keeps native and
 //!   OTLP traffic apart, so one intake is what shows one trace (and runs
-//!   Datadog's trace checks over both languages' spans).
+//!   Datadog's trace checks over both languages' spans). ddtrace's sampling
+//!   priority (2, from a sampling rule) and its `_dd.p.dm` tag must come back
+//!   to Python through the Rust hop (the callee is a second Python process,
+//!   whose spans form their own chunk).
 //! - With OpenTelemetry Python (`tests/python/otel_service.py`), W3C Trace
 //!   Context only, and both export OTLP/HTTP to the agent.
 //!
@@ -82,7 +85,8 @@ async fn serve_rust(stock_url: String) -> String {
 }
 
 /// Installs traced with `transport` and the propagators, starts the Python
-/// service, runs the round trip, and stops both (flushing both sides).
+/// service twice (caller and callee), runs the round trip, and stops them
+/// all (flushing every side).
 fn round_trip(python: &str, env: &[(&str, &str)], transport: impl FnOnce(Builder) -> Builder) {
     let builder = trace_runtime::init()
         .env_lookup(|_| None)
@@ -90,10 +94,15 @@ fn round_trip(python: &str, env: &[(&str, &str)], transport: impl FnOnce(Builder
         .batch_schedule_delay(Duration::from_millis(100));
     let guard = transport(builder).install().expect("install");
     let service = PythonService::start(python, env);
+    // The call back goes to a second process: a tracer groups one process's
+    // spans of a trace into one chunk, so only a separate process shows what
+    // the Rust hop passed on (ddtrace puts priority and `_dd.p.*` tags on
+    // each chunk's first span).
+    let callee = PythonService::start(python, env);
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let answer = runtime.block_on(async {
-        let rust_url = serve_rust(format!("{}/stock", service.url())).await;
+        let rust_url = serve_rust(format!("{}/stock", callee.url())).await;
         // The test's own call carries no trace headers: Python starts the trace.
         let checkout = format!("{}/checkout?next={rust_url}", service.url());
         let plain = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -104,6 +113,7 @@ fn round_trip(python: &str, env: &[(&str, &str)], transport: impl FnOnce(Builder
     assert_eq!(answer, "42 x 7", "Python -> Rust -> Python answered");
     drop(runtime);
     service.stop();
+    callee.stop();
     guard.shutdown().expect("every Rust span was sent");
 }
 
@@ -122,6 +132,9 @@ fn one_trace_with_ddtrace_through_datadog_headers() {
         ("DD_INSTRUMENTATION_TELEMETRY_ENABLED", "false"),
         ("DD_REMOTE_CONFIGURATION_ENABLED", "false"),
         ("DD_TRACE_STARTUP_LOGS", "false"),
+        // A sampling rule keeps the trace as a user decision: priority 2,
+        // decision maker `-3`, both of which must come back through Rust.
+        ("DD_TRACE_SAMPLING_RULES", r#"[{"sample_rate": 1.0}]"#),
     ];
     round_trip("ddtrace_service.py", &env, |builder| {
         builder.datadog_agent_url(apm.clone()).propagators([Propagator::Datadog])
@@ -158,6 +171,13 @@ fn one_trace_with_ddtrace_through_datadog_headers() {
     for (child, parent) in [(py_call, checkout), (server, py_call), (quote, server), (client, quote), (stock, client)] {
         assert_eq!(id(child, "parent_id"), id(parent, "span_id"), "{child:#}\nhangs under\n{parent:#}");
     }
+    // Datadog's trace state came back through Rust: the priority ddtrace's
+    // rule set (2, user keep) and its propagated `_dd.p.dm`.
+    let priority = |span: &Json| span["metrics"]["_sampling_priority_v1"].as_f64();
+    assert_eq!(priority(checkout), Some(2.0), "ddtrace's rule keeps the trace: {checkout:#}");
+    assert_eq!(priority(stock), Some(2.0), "the priority reached Python again: {stock:#}");
+    let dm = checkout["meta"]["_dd.p.dm"].as_str().expect("ddtrace sets the decision maker");
+    assert_eq!(stock["meta"]["_dd.p.dm"].as_str(), Some(dm), "`_dd.p.dm` reached Python again: {stock:#}");
     // Datadog's own checks pass on both languages' spans.
     agent.trace_check_failures().expect("no trace check failed");
 }

@@ -26,6 +26,7 @@ mod macro_impl;
 mod macro_links_parent;
 mod manual_spans;
 mod propagation;
+mod propagation_datadog;
 mod propagation_formats;
 mod receiver_smoke;
 mod traced_attrs;

@@ -191,8 +191,8 @@ fn datadog_128_bit_ids_round_trip() {
     let out = inject_with(&[Propagator::Datadog], &remote(sc));
     assert_eq!(out.get("x-datadog-trace-id"), Some(&low));
     assert_eq!(out.get("x-datadog-parent-id"), Some(&parent));
-    assert_eq!(out.get("x-datadog-sampling-priority").map(String::as_str), Some("1"));
-    assert_eq!(out.get("x-datadog-tags").map(String::as_str), Some("_dd.p.tid=640cfd8d00000000"));
+    assert_eq!(out.get("x-datadog-sampling-priority").map(String::as_str), Some("2"));
+    assert_eq!(out.get("x-datadog-tags").map(String::as_str), Some("_dd.p.dm=-4,_dd.p.tid=640cfd8d00000000"));
     assert_eq!(out.get("x-datadog-origin").map(String::as_str), Some("synthetics"));
 }
 

@@ -177,13 +177,17 @@ pub(crate) fn extract_list(
     get: &dyn Extractor,
 ) -> Context {
     let mut found: Option<(SpanContext, Option<w3c::RawTraceState>)> = None;
+    let mut dd_error = None;
     for propagator in list.clone() {
         found = match propagator {
             Propagator::TraceContext => w3c::extract(get),
             Propagator::B3 => b3::extract_single(get).map(|sc| (sc, None)),
             Propagator::B3Multi => b3::extract_multi(get).map(|sc| (sc, None)),
             Propagator::Jaeger => jaeger::extract(get).map(|sc| (sc, None)),
-            Propagator::Datadog => datadog::extract(get).map(|sc| (sc, None)),
+            Propagator::Datadog => datadog::extract(get).map(|(sc, error)| {
+                dd_error = error;
+                (sc, None)
+            }),
             Propagator::Baggage => None,
         };
         if found.is_some() {
@@ -192,7 +196,10 @@ pub(crate) fn extract_list(
     }
     let mut cx = match found {
         Some((sc, raw)) => {
-            let cx = cx.with_remote_span_context(sc);
+            let mut cx = cx.with_remote_span_context(sc);
+            if let Some(error) = dd_error {
+                cx = cx.with_value(error);
+            }
             match raw {
                 Some(raw) => cx.with_value(raw),
                 None => cx,
@@ -219,7 +226,7 @@ pub(crate) fn inject_list(list: impl Iterator<Item = Propagator>, cx: &Context, 
             Propagator::B3 => b3::inject_single(sc, set),
             Propagator::B3Multi => b3::inject_multi(sc, set),
             Propagator::Jaeger => jaeger::inject(sc, set),
-            Propagator::Datadog => datadog::inject(sc, set),
+            Propagator::Datadog => datadog::inject(cx, sc, set),
         }
     }
 }

@@ -51,7 +51,8 @@
 mod b3;
 mod baggage;
 mod carrier;
-mod datadog;
+pub(crate) mod datadog;
+mod dd_member;
 mod formats;
 pub(crate) mod handled;
 mod ids;
@@ -132,6 +133,9 @@ pub fn extract_onto(base: &Context, carrier: &impl Extract) -> Context {
     let mut cx = base.with_remote_span_context(remote).with_baggage(incoming);
     if let Some(raw) = fresh.get::<w3c::RawTraceState>() {
         cx = cx.with_value(raw.clone());
+    }
+    if let Some(error) = fresh.get::<datadog::PropagationError>() {
+        cx = cx.with_value(*error);
     }
     // Descendants must not inherit the local trace (root, service) of whatever
     // was current here: this is the start of another request's work.

@@ -13,6 +13,7 @@ use opentelemetry::{Context, KeyValue};
 use crate::__private::Meta;
 use crate::context::{root_of, LocalTrace, Traced};
 use crate::dispatch::{self, AnySpan};
+use crate::propagation::datadog::PropagationError;
 use crate::tags;
 
 /// Everything known about a span before it starts.
@@ -153,6 +154,10 @@ pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
         let recording = opentelemetry::trace::Span::is_recording(&span);
         let cx = if recording {
             record(&mut span);
+            // Only a local root under a caller looks (a lookup per root, not per span).
+            if let Some(error) = local_root.then(|| build_parent.get::<PropagationError>()).flatten() {
+                opentelemetry::trace::Span::set_attribute(&mut span, KeyValue::new(PropagationError::KEY, error.0));
+            }
             // The span carries its local root: no context entry per root.
             let span = if local_root { Traced::root(span) } else { Traced::child(span, parent) };
             parent.with_span(span)
