@@ -1,5 +1,5 @@
 //! A real OpenTelemetry agent in the middle: traced exports to rotel (OTLP
-//! over HTTP protobuf, HTTP JSON (zstd) and gRPC), rotel forwards to the receiver
+//! over HTTP protobuf, HTTP JSON and gRPC), rotel forwards to the receiver
 //! (ddapm-test-agent) over OTLP/HTTP, and the trace that arrives there must
 //! be the one traced sent: names, kinds, typed attributes, events, status,
 //! links, parentage, resource, per-span service and global tags
@@ -72,15 +72,16 @@ fn grpc_through_rotel_arrives_intact() {
     });
 }
 
-/// OTLP/HTTP JSON (traced's `http/json` protocol) into rotel's receiver;
-/// zstd on the way, so rotel decodes a compression the receiver cannot.
+/// OTLP/HTTP JSON (traced's `http/json` protocol) into rotel's receiver.
+/// Gzip: rotel (0.0.1a15) answers a zstd body with HTTP 400, which traced
+/// reports as a failed export; zstd is proven by `e2e_zstd`.
 #[test]
 #[ignore = "needs the Python peers: bash .ci/install-python-peers; run with --ignored"]
 fn http_json_through_rotel_arrives_intact() {
     through_rotel("rotel-http-json", |builder, rotel| {
         builder
             .otlp_protocol(Protocol::HttpJson)
-            .otlp_compression(Compression::Zstd)
+            .otlp_compression(Compression::Gzip)
             .otlp_endpoint(rotel.otlp_http_endpoint())
     });
 }
