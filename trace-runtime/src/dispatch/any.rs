@@ -11,9 +11,13 @@ use opentelemetry::trace::{SpanBuilder, SpanContext, Status, Tracer};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 
+use crate::engine::{EngineSpan, EngineTracer};
+
 /// A tracer from whichever provider is in charge.
 #[derive(Debug)]
 pub(crate) enum AnyTracer {
+    /// traced's own engine (`init()` owns the provider).
+    Own(EngineTracer),
     Sdk(SdkTracer),
     Global(BoxedTracer),
     Noop(NoopTracer),
@@ -25,6 +29,7 @@ pub(crate) enum AnyTracer {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum AnySpan {
+    Own(EngineSpan),
     Sdk(SdkSpan),
     Global(BoxedSpan),
     Noop(NoopSpan),
@@ -33,6 +38,7 @@ pub(crate) enum AnySpan {
 impl AnyTracer {
     pub(crate) fn build(&self, builder: SpanBuilder, parent: &Context) -> AnySpan {
         match self {
+            AnyTracer::Own(t) => AnySpan::Own(t.build(builder, parent)),
             AnyTracer::Sdk(t) => AnySpan::Sdk(t.build_with_context(builder, parent)),
             AnyTracer::Global(t) => AnySpan::Global(t.build_with_context(builder, parent)),
             AnyTracer::Noop(t) => AnySpan::Noop(t.build_with_context(builder, parent)),
@@ -43,6 +49,7 @@ impl AnyTracer {
 macro_rules! each_span {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
+            AnySpan::Own($s) => $e,
             AnySpan::Sdk($s) => $e,
             AnySpan::Global($s) => $e,
             AnySpan::Noop($s) => $e,
