@@ -51,6 +51,9 @@ pub(crate) enum Lost {
 /// Counts spans the engine could not deliver.
 pub(crate) type LossSink = Box<dyn Fn(u64, Lost) + Send + Sync>;
 
+// The span variant is the hot one, moved into a slot allocated once with the
+// hand-off: boxing it to shrink the enum would cost an allocation per span.
+#[allow(clippy::large_enum_variant)]
 enum Message {
     Span(SpanContext, Record),
     /// Answered once everything sent before it was given to the processors.
