@@ -24,13 +24,16 @@ pub(crate) enum AnyTracer {
 }
 
 /// The span made by an [`AnyTracer`].
-// The SDK variant is the hot one and is moved into the context right away;
-// boxing it to shrink the enum would cost an allocation per span.
+// The engine's variant is the hot one and is moved into the context right
+// away; boxing it would cost an allocation per span.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum AnySpan {
     Own(EngineSpan),
-    Sdk(SdkSpan),
+    /// Boxed: the SDK's span is several times the size of the engine's, and
+    /// every span of either kind is moved a few times on its way into the
+    /// context (captures and user-installed providers pay one allocation).
+    Sdk(Box<SdkSpan>),
     Global(BoxedSpan),
     Noop(NoopSpan),
 }
@@ -39,7 +42,7 @@ impl AnyTracer {
     pub(crate) fn build(&self, builder: SpanBuilder, parent: &Context) -> AnySpan {
         match self {
             AnyTracer::Own(t) => AnySpan::Own(t.build(builder, parent)),
-            AnyTracer::Sdk(t) => AnySpan::Sdk(t.build_with_context(builder, parent)),
+            AnyTracer::Sdk(t) => AnySpan::Sdk(Box::new(t.build_with_context(builder, parent))),
             AnyTracer::Global(t) => AnySpan::Global(t.build_with_context(builder, parent)),
             AnyTracer::Noop(t) => AnySpan::Noop(t.build_with_context(builder, parent)),
         }

@@ -10,7 +10,7 @@ use opentelemetry::trace::{Span as _, SpanBuilder, SpanContext, TraceContextExt,
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::{SamplingResult, SdkTracer};
 
-use super::record::Record;
+use super::record::{Extra, Record};
 use super::replay::{with_preset, Preset};
 use super::{span_attributes, Lost, Message};
 
@@ -47,23 +47,8 @@ fn handle(message: Message, tracer: &SdkTracer, lost: &dyn Fn(u64, Lost)) -> boo
 }
 
 fn deliver(tracer: &SdkTracer, context: SpanContext, record: Record, lost: &dyn Fn(u64, Lost)) {
-    let Record {
-        parent,
-        name,
-        kind,
-        decision,
-        start,
-        end,
-        code,
-        attributes,
-        tags,
-        sampler_attributes,
-        recorded,
-        events,
-        links,
-        status,
-        tracer: scope,
-    } = record;
+    let Record { parent, name, kind, decision, start, end, code, attributes, tags, tracer: scope, extra } = record;
+    let Extra { sampler_attributes, recorded, events, links, status } = extra.map(|extra| *extra).unwrap_or_default();
     let parent = match parent {
         Some(parent) => Context::new().with_remote_span_context(SpanContext::new(
             context.trace_id(),

@@ -31,7 +31,7 @@ use crate::callsite::Meta;
 use crate::tags::{self, TagSnapshot};
 pub(crate) use ids::{new_span_id, new_trace_id};
 pub(crate) use record::EngineSpan;
-use record::{ParentRef, Record};
+use record::{Extra, ParentRef, Record};
 
 /// Finished spans the hand-off holds at most before new ones are counted
 /// lost (a few MB at most: records are a few hundred bytes).
@@ -262,12 +262,15 @@ impl EngineTracer {
             code: start.code,
             attributes: start.attributes,
             tags: start.tags,
-            sampler_attributes: result.attributes,
-            recorded: Vec::new(),
-            events: start.events,
-            links: start.links,
-            status: opentelemetry::trace::Status::Unset,
             tracer: self.scope.clone(),
+            extra: (!result.attributes.is_empty() || !start.events.is_empty() || !start.links.is_empty()).then(|| {
+                Box::new(Extra {
+                    sampler_attributes: result.attributes,
+                    events: start.events,
+                    links: start.links,
+                    ..Extra::default()
+                })
+            }),
         };
         EngineSpan::recording(context, record, Arc::clone(engine))
     }
@@ -294,4 +297,96 @@ pub(crate) fn span_attributes(
         tags::drop_shadowed(&mut all, own);
     }
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+
+    use opentelemetry::trace::Span as _;
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanProcessor};
+
+    use super::*;
+
+    /// Counts the spans the provider's processors are given.
+    #[derive(Debug, Clone, Default)]
+    struct Ended(Arc<AtomicUsize>);
+
+    impl SpanProcessor for Ended {
+        fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &Context) {}
+        fn on_end(&self, _span: SpanData) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    fn engine(capacity: usize) -> (Arc<Engine>, Ended, Arc<Mutex<Vec<(u64, Lost)>>>) {
+        let ended = Ended::default();
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(replay::ReplaySampler(Sampler::AlwaysOn))
+            .with_id_generator(replay::ReplayIds::default())
+            .with_span_processor(ended.clone())
+            .build();
+        let losses = Arc::new(Mutex::new(Vec::new()));
+        let books = Arc::clone(&losses);
+        let lost: LossSink = Box::new(move |n, why| books.lock().unwrap_or_else(|e| e.into_inner()).push((n, why)));
+        let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "engine-test");
+        let engine = Engine::start(tracer, Sampler::AlwaysOn, capacity, lost).expect("collector thread");
+        (engine, ended, losses)
+    }
+
+    fn start(engine: &Arc<Engine>, name: &'static str) -> EngineSpan {
+        let start = Start {
+            name: name.into(),
+            kind: SpanKind::Internal,
+            attributes: Vec::new(),
+            links: Vec::new(),
+            code: None,
+            tags: None,
+            start_time: None,
+            events: Vec::new(),
+        };
+        EngineTracer::new(engine, None).start(&Context::new(), start)
+    }
+
+    fn lost(losses: &Mutex<Vec<(u64, Lost)>>, why: Lost) -> u64 {
+        losses.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|(_, w)| *w == why).map(|(n, _)| n).sum()
+    }
+
+    #[test]
+    fn under_overload_every_span_is_delivered_or_counted_lost() {
+        let (engine, ended, losses) = engine(4);
+        let produced = 5_000;
+        for _ in 0..produced {
+            let mut span = start(&engine, "burst");
+            span.set_attribute(KeyValue::new("k", 1));
+            span.end();
+        }
+        assert!(engine.close(Instant::now() + Duration::from_secs(10)));
+        let delivered = ended.0.load(Ordering::SeqCst) as u64;
+        assert_eq!(delivered + lost(&losses, Lost::Full), produced);
+        assert_eq!(lost(&losses, Lost::AfterShutdown), 0);
+    }
+
+    #[test]
+    fn a_span_open_at_close_is_counted_once_and_later_ones_record_nothing() {
+        let (engine, ended, losses) = engine(64);
+        let mut delivered = start(&engine, "before");
+        delivered.end();
+        let open = start(&engine, "open across close");
+        assert!(engine.close(Instant::now() + Duration::from_secs(10)));
+        assert_eq!(lost(&losses, Lost::AfterShutdown), 1);
+        drop(open);
+        assert_eq!(lost(&losses, Lost::AfterShutdown), 1, "not counted again when it ends");
+        let after = start(&engine, "after");
+        assert!(!opentelemetry::trace::Span::is_recording(&after));
+        assert_eq!(ended.0.load(Ordering::SeqCst), 1);
+    }
 }

@@ -43,6 +43,16 @@ pub(crate) struct Record {
     pub(crate) attributes: Vec<KeyValue>,
     /// The global tags in force at start (after the own attributes, shadowed by them).
     pub(crate) tags: Option<TagSnapshot>,
+    /// A raw span's own instrumentation scope; `None`: traced's.
+    pub(crate) tracer: Option<SdkTracer>,
+    /// Everything most spans never get, allocated on first use: the record
+    /// stays small, and it is moved a few times per span.
+    pub(crate) extra: Option<Box<Extra>>,
+}
+
+/// The rarer parts of a [`Record`].
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
     /// Attributes the sampler added.
     pub(crate) sampler_attributes: Vec<KeyValue>,
     /// Attributes set while the span was open (after everything above).
@@ -50,8 +60,12 @@ pub(crate) struct Record {
     pub(crate) events: Vec<Event>,
     pub(crate) links: Vec<Link>,
     pub(crate) status: Status,
-    /// A raw span's own instrumentation scope; `None`: traced's.
-    pub(crate) tracer: Option<SdkTracer>,
+}
+
+impl Record {
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
 }
 
 /// An engine span: what `Context::current()` readers see while it is open.
@@ -97,7 +111,7 @@ impl opentelemetry::trace::Span for EngineSpan {
         T: Into<Cow<'static, str>>,
     {
         if let Some(record) = self.record() {
-            push_bounded(&mut record.events, Event::new(name, timestamp, attributes, 0));
+            push_bounded(&mut record.extra().events, Event::new(name, timestamp, attributes, 0));
         }
     }
 
@@ -111,15 +125,15 @@ impl opentelemetry::trace::Span for EngineSpan {
 
     fn set_attribute(&mut self, attribute: KeyValue) {
         if let Some(record) = self.record() {
-            push_bounded(&mut record.recorded, attribute);
+            push_bounded(&mut record.extra().recorded, attribute);
         }
     }
 
     fn set_status(&mut self, status: Status) {
         if let Some(record) = self.record() {
             // As the SDK: Ok > Error > Unset, and only ever upgraded.
-            if status > record.status {
-                record.status = status;
+            if status > record.extra.as_ref().map_or(Status::Unset, |extra| extra.status.clone()) {
+                record.extra().status = status;
             }
         }
     }
@@ -135,7 +149,7 @@ impl opentelemetry::trace::Span for EngineSpan {
 
     fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
         if let Some(record) = self.record() {
-            push_bounded(&mut record.links, Link::new(span_context, attributes, 0));
+            push_bounded(&mut record.extra().links, Link::new(span_context, attributes, 0));
         }
     }
 

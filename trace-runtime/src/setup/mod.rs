@@ -214,10 +214,16 @@ impl Builder {
     }
 
     /// Adds any span processor (for example a `SimpleSpanProcessor` in a
-    /// short-lived tool, or your own). It runs as the SDK runs it, on the
-    /// caller's thread; its losses are not in [`lost_spans`], and only its
-    /// flush and shutdown are bounded (run on a helper thread the guard stops
-    /// waiting for at the timeout).
+    /// short-lived tool, or your own). It gets every span, from traced's
+    /// span engine, once the span has ended: `on_start` then `on_end`, back
+    /// to back, on the engine's collector thread, with the complete span.
+    /// So `on_start` cannot act on a span while it is open (nor on the thread
+    /// that started it). A processor that needs that takes the SDK's own span
+    /// path: build an `SdkTracerProvider` with it and install it with
+    /// `opentelemetry::global::set_tracer_provider` instead of `init()`;
+    /// `#[traced]` spans then are SDK spans of that provider. Its losses are
+    /// not in [`lost_spans`], and only its flush and shutdown are bounded
+    /// (run on a helper thread the guard stops waiting for at the timeout).
     ///
     /// ```
     /// use opentelemetry_sdk::trace::SimpleSpanProcessor;
