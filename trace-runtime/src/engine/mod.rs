@@ -327,7 +327,10 @@ mod tests {
         }
     }
 
-    fn engine(capacity: usize) -> (Arc<Engine>, Ended, Arc<Mutex<Vec<(u64, Lost)>>>) {
+    /// Every loss the engine reported.
+    type Losses = Arc<Mutex<Vec<(u64, Lost)>>>;
+
+    fn engine(capacity: usize) -> (Arc<Engine>, Ended, Losses) {
         let ended = Ended::default();
         let provider = SdkTracerProvider::builder()
             .with_sampler(replay::ReplaySampler(Sampler::AlwaysOn))
