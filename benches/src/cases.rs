@@ -43,6 +43,17 @@ pub mod traced {
         work(x)
     }
 
+    /// One span whose context raw OpenTelemetry calls read (as a library
+    /// logging the current span ids would).
+    #[traced]
+    #[inline(never)]
+    pub fn reads_context(x: u64) -> u64 {
+        use opentelemetry::trace::TraceContextExt as _;
+        let id = opentelemetry::trace::get_active_span(|span| span.span_context().span_id());
+        let recording = opentelemetry::Context::map_current(|cx| cx.span().is_recording());
+        work(x ^ u64::from_be_bytes(id.to_bytes()) ^ u64::from(recording))
+    }
+
     /// A child span.
     #[traced]
     #[inline(never)]

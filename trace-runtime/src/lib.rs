@@ -34,8 +34,10 @@
 // cargo feature with the feature it needs, from its `#[cfg]`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod callsite;
 mod context;
 mod dispatch;
+mod engine;
 mod errors;
 mod logs;
 mod setup;

@@ -261,6 +261,66 @@ pub(crate) fn append_to(attributes: &mut Vec<KeyValue>) {
     }
 }
 
+/// The process-wide global tags in force when a span started, kept by the
+/// span engine until the span is exported: one reference count, no copy.
+#[derive(Debug, Clone)]
+pub(crate) struct TagSnapshot(Arc<[Tag]>);
+
+impl TagSnapshot {
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Appends the tags to `attributes`.
+    pub(crate) fn append_to(&self, attributes: &mut Vec<KeyValue>) {
+        attributes.extend(self.0.iter().map(Tag::to_key_value));
+    }
+}
+
+/// The process-wide tags in force now, or `None` when there are none (one
+/// relaxed load then).
+#[inline]
+pub(crate) fn snapshot() -> Option<TagSnapshot> {
+    if COUNT.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let generation = GENERATION.load(Ordering::Acquire);
+    let tags = SNAPSHOT
+        .try_with(|cell| {
+            let mut snapshot = cell.borrow_mut();
+            if snapshot.0 != generation {
+                let tags = TAGS.read().unwrap_or_else(PoisonError::into_inner);
+                *snapshot = (generation, tags.iter().map(|(_, tag)| tag.clone()).collect());
+            }
+            Arc::clone(&snapshot.1)
+        })
+        .unwrap_or_else(|_| {
+            TAGS.read().unwrap_or_else(PoisonError::into_inner).iter().map(|(_, t)| t.clone()).collect()
+        });
+    (!tags.is_empty()).then_some(TagSnapshot(tags))
+}
+
+/// Removes the global tags (`attributes[own..]`) whose key the span has
+/// itself in `attributes[..own]`: a key appears once, and the span's own
+/// value wins. In place, no allocation; only runs when tags are set.
+///
+/// Keys recorded once the span is recording (`attrs(..)`, `set_attribute`)
+/// are appended after the tags; the export pipelines and the test capture
+/// keep the latest value of a key (`setup/split.rs`). A tag is not removed
+/// here for a key the function merely *may* record: a value of `None`
+/// records nothing, and the tag must then stay.
+pub(crate) fn drop_shadowed(attributes: &mut Vec<KeyValue>, own: usize) {
+    let mut i = own;
+    while i < attributes.len() {
+        let key = &attributes[i].key;
+        if attributes[..own].iter().any(|kv| kv.key == *key) {
+            attributes.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+}
+
 fn with_snapshot<R>(mut f: impl FnMut(&[Tag]) -> R) -> R {
     let generation = GENERATION.load(Ordering::Acquire);
     let local = SNAPSHOT.try_with(|cell| {

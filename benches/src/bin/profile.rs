@@ -14,9 +14,13 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use opentelemetry_sdk::trace::Sampler;
+use traced_benches::alloc::{allocations_per_call, CountingAlloc};
 use traced_benches::cases::{fastrace as ft, raw, traced, tracing as tr, work};
 use traced_benches::export::NullReporter;
 use traced_benches::setup::{self, sampled, set_five_tags, TracingLayer, TracingOtel};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
 
 #[inline(never)]
 fn measured(iters: u64, f: &dyn Fn(u64) -> u64) {
@@ -26,6 +30,11 @@ fn measured(iters: u64, f: &dyn Fn(u64) -> u64) {
 }
 
 fn run(iters: u64, f: impl Fn(u64) -> u64) {
+    // Outside `measured`: callgrind only counts the loop below.
+    let allocations = allocations_per_call(1_000, || {
+        black_box(f(black_box(7)));
+    });
+    println!("{allocations:.2} allocations/call on the calling thread");
     measured(1_000, &f);
     let start = Instant::now();
     measured(iters, &f);
@@ -59,6 +68,17 @@ fn main() {
                 "async" => run(iters, |x| traced_benches::block_on(traced::run_async(x))),
                 _ => run(iters, traced::root),
             }
+        }
+        // Raw OpenTelemetry API spans through traced's global slot (`init()`).
+        "traced_raw" => {
+            let _guard = sampler.map(setup::traced);
+            let global = opentelemetry::global::tracer("bench");
+            run(iters, |x| raw::root(&global, x));
+        }
+        // A traced span whose context raw OpenTelemetry calls read.
+        "traced_ctx" => {
+            let _guard = sampler.map(setup::traced);
+            run(iters, traced::reads_context);
         }
         "raw" | "raw_code" => {
             let (provider, tracer, _) = setup::raw(sampler.unwrap_or(Sampler::AlwaysOff));
@@ -112,7 +132,7 @@ fn main() {
         },
         other => {
             eprintln!(
-                "unknown peer {other:?}: plain, traced, raw, raw_code, tracing, tracing_otel, tracing_layer, fastrace"
+                "unknown peer {other:?}: plain, traced, traced_raw, traced_ctx, raw, raw_code, tracing, tracing_otel, tracing_layer, fastrace"
             );
             std::process::exit(2);
         }

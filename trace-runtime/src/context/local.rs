@@ -200,7 +200,7 @@ mod tests {
 
     /// A span of ours under `parent`, as `start_span` makes it.
     fn start(tracer: &opentelemetry_sdk::trace::SdkTracer, parent: &Context, name: &'static str) -> Context {
-        let span = AnySpan::Sdk(tracer.build_with_context(tracer.span_builder(name), parent));
+        let span = AnySpan::Sdk(Box::new(tracer.build_with_context(tracer.span_builder(name), parent)));
         parent.with_span(Traced::under(span, parent))
     }
 

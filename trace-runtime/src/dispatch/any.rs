@@ -11,21 +11,29 @@ use opentelemetry::trace::{SpanBuilder, SpanContext, Status, Tracer};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 
+use crate::engine::{EngineSpan, EngineTracer};
+
 /// A tracer from whichever provider is in charge.
 #[derive(Debug)]
 pub(crate) enum AnyTracer {
+    /// traced's own engine (`init()` owns the provider).
+    Own(EngineTracer),
     Sdk(SdkTracer),
     Global(BoxedTracer),
     Noop(NoopTracer),
 }
 
 /// The span made by an [`AnyTracer`].
-// The SDK variant is the hot one and is moved into the context right away;
-// boxing it to shrink the enum would cost an allocation per span.
+// The engine's variant is the hot one and is moved into the context right
+// away; boxing it would cost an allocation per span.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum AnySpan {
-    Sdk(SdkSpan),
+    Own(EngineSpan),
+    /// Boxed: the SDK's span is several times the size of the engine's, and
+    /// every span of either kind is moved a few times on its way into the
+    /// context (captures and user-installed providers pay one allocation).
+    Sdk(Box<SdkSpan>),
     Global(BoxedSpan),
     Noop(NoopSpan),
 }
@@ -33,7 +41,8 @@ pub(crate) enum AnySpan {
 impl AnyTracer {
     pub(crate) fn build(&self, builder: SpanBuilder, parent: &Context) -> AnySpan {
         match self {
-            AnyTracer::Sdk(t) => AnySpan::Sdk(t.build_with_context(builder, parent)),
+            AnyTracer::Own(t) => AnySpan::Own(t.build(builder, parent)),
+            AnyTracer::Sdk(t) => AnySpan::Sdk(Box::new(t.build_with_context(builder, parent))),
             AnyTracer::Global(t) => AnySpan::Global(t.build_with_context(builder, parent)),
             AnyTracer::Noop(t) => AnySpan::Noop(t.build_with_context(builder, parent)),
         }
@@ -43,6 +52,7 @@ impl AnyTracer {
 macro_rules! each_span {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
+            AnySpan::Own($s) => $e,
             AnySpan::Sdk($s) => $e,
             AnySpan::Global($s) => $e,
             AnySpan::Noop($s) => $e,

@@ -32,6 +32,8 @@ pub(crate) use redirect::Redirect;
 pub(crate) use redirect::{Claims, RedirectScope};
 use router::{Destination, Router};
 
+use crate::engine::{Engine, EngineTracer};
+
 const UNRESOLVED: u8 = 0;
 const OFF: u8 = 1;
 const ON: u8 = 2;
@@ -58,8 +60,9 @@ thread_local! {
 }
 
 struct State {
-    /// The provider `init()` installed, with its resource's service name.
-    own: Option<(SdkTracerProvider, Arc<str>)>,
+    /// The provider `init()` installed, with its resource's service name
+    /// and the engine that owns its spans.
+    own: Option<(SdkTracerProvider, Arc<str>, Option<Arc<Engine>>)>,
     /// The user's global provider that our router forwards to, if any.
     wrapped: Option<GlobalTracerProvider>,
     /// What is known of the sampler of `own` ([`install_own_sampled`]).
@@ -247,9 +250,9 @@ fn resolve() {
     match &state.own {
         // The user replaced the global provider after `init()`: traced spans
         // stay with ours, raw spans go where the user said.
-        Some((provider, service)) => {
+        Some((provider, service, engine)) => {
             publish(Some(Target {
-                tracer: AnyTracer::Sdk(provider.tracer_with_scope(scope())),
+                tracer: own_tracer(provider, engine.as_ref()),
                 service: Some(Arc::clone(service)),
                 sampling: state.own_sampling,
             }));
@@ -266,9 +269,9 @@ fn resolve() {
 fn install_router(state: &mut State, destination: Destination) {
     let target = match &destination {
         Destination::Nowhere => None,
-        Destination::Own(provider) => Some(Target {
-            tracer: destination.tracer(scope()),
-            service: state.own.as_ref().map(|(_, s)| Arc::clone(s)).or_else(|| Some(resource_service(provider))),
+        Destination::Own(provider, engine) => Some(Target {
+            tracer: own_tracer(provider, engine.as_ref()),
+            service: state.own.as_ref().map(|(_, s, _)| Arc::clone(s)).or_else(|| Some(resource_service(provider))),
             sampling: state.own_sampling,
         }),
         Destination::Foreign(_) => {
@@ -311,10 +314,39 @@ pub(super) fn router_dropped(id: u64) {
 /// parent-based sampler; everything with always-off) skip the SDK and cost
 /// next to nothing.
 pub(crate) fn install_own_sampled(provider: SdkTracerProvider, service: Arc<str>, sampler: &Sampler) -> bool {
-    install_own_with(provider, service, Sampling::of(sampler))
+    install_own_with(provider, service, Sampling::of(sampler), None)
 }
 
-fn install_own_with(provider: SdkTracerProvider, service: Arc<str>, sampling: Sampling) -> bool {
+/// [`install_own_sampled`], with `engine` owning every span that goes to
+/// `provider` (traced's and raw ones): the provider only sees them at export.
+pub(crate) fn install_own_engine(
+    provider: SdkTracerProvider,
+    service: Arc<str>,
+    sampler: &Sampler,
+    engine: Arc<Engine>,
+) -> bool {
+    install_own_with(provider, service, Sampling::of(sampler), Some(engine))
+}
+
+/// The tracer of traced's own spans on `init()`'s provider.
+fn own_tracer(provider: &SdkTracerProvider, engine: Option<&Arc<Engine>>) -> AnyTracer {
+    match engine {
+        Some(engine) => AnyTracer::Own(EngineTracer::new(engine, None)),
+        None => AnyTracer::Sdk(provider.tracer_with_scope(scope())),
+    }
+}
+
+/// The engine of the provider `init()` installed, if any.
+pub(crate) fn own_engine() -> Option<Arc<Engine>> {
+    STATE.lock().unwrap_or_else(PoisonError::into_inner).own.as_ref().and_then(|(_, _, engine)| engine.clone())
+}
+
+fn install_own_with(
+    provider: SdkTracerProvider,
+    service: Arc<str>,
+    sampling: Sampling,
+    engine: Option<Arc<Engine>>,
+) -> bool {
     let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
     if state.own.is_some() {
         return false;
@@ -327,24 +359,25 @@ fn install_own_with(provider: SdkTracerProvider, service: Arc<str>, sampling: Sa
         let previous = global::tracer_provider();
         (!is_noop(&previous)).then_some(previous)
     };
-    state.own = Some((provider.clone(), service));
-    install_router(&mut state, Destination::Own(provider));
+    state.own = Some((provider.clone(), service, engine.clone()));
+    install_router(&mut state, Destination::Own(provider, engine));
     state.wrapped = wrapped;
     true
 }
 
-/// Undoes [`install_own_sampled`]: the global slot goes back to what the user had.
-pub(crate) fn uninstall_own() {
+/// Undoes [`install_own_sampled`]: the global slot goes back to what the
+/// user had. Returns the engine that owned the spans, for the caller to
+/// deliver what it holds.
+pub(crate) fn uninstall_own() -> Option<Arc<Engine>> {
     let mut state = STATE.lock().unwrap_or_else(PoisonError::into_inner);
-    if state.own.take().is_none() {
-        return;
-    }
+    let (_, _, engine) = state.own.take()?;
     state.own_sampling = Sampling::ASK;
     let destination = match state.wrapped.take() {
         Some(previous) => Destination::Foreign(previous),
         None => Destination::Nowhere,
     };
     install_router(&mut state, destination);
+    engine
 }
 
 /// The resource's `service.name` of an SDK provider we did not configure.

@@ -8,6 +8,7 @@
 //! of polling the global lock on every call.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use opentelemetry::global::GlobalTracerProvider;
 use opentelemetry::trace::noop::NoopTracer;
@@ -18,12 +19,14 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use super::any::AnyTracer;
 use super::redirect::Redirect;
 use crate::context::Traced;
+use crate::engine::{Engine, EngineTracer};
 use crate::tags;
 
 /// Where the router sends spans that no capture claims.
 #[derive(Debug, Clone)]
 pub(crate) enum Destination {
-    Own(SdkTracerProvider),
+    /// `init()`'s provider, with the engine that owns its spans.
+    Own(SdkTracerProvider, Option<Arc<Engine>>),
     Foreign(GlobalTracerProvider),
     Nowhere,
 }
@@ -31,7 +34,11 @@ pub(crate) enum Destination {
 impl Destination {
     pub(crate) fn tracer(&self, scope: InstrumentationScope) -> AnyTracer {
         match self {
-            Destination::Own(p) => AnyTracer::Sdk(p.tracer_with_scope(scope)),
+            // Raw spans keep their own instrumentation scope at export.
+            Destination::Own(p, Some(engine)) => {
+                AnyTracer::Own(EngineTracer::new(engine, Some(p.tracer_with_scope(scope))))
+            }
+            Destination::Own(p, None) => AnyTracer::Sdk(p.tracer_with_scope(scope)),
             Destination::Foreign(p) => AnyTracer::Global(p.tracer_with_scope(scope)),
             Destination::Nowhere => AnyTracer::Noop(NoopTracer::new()),
         }

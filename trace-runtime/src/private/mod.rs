@@ -13,6 +13,7 @@ mod record;
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, Key, KeyValue};
 
+pub use crate::callsite::Meta;
 pub use crate::errors::outcome::{
     IsErr, NeverErr, Outcome, RecordErrorDebug, RecordErrorDisplay, RecordErrorSource, RecordNothing,
 };
@@ -27,45 +28,6 @@ pub use record::{Arg, RecordArg, ResultTag, Ret, RetResultKind, RetValueKind, Re
 use crate::dispatch::{self, AnySpan};
 use crate::metrics::Call;
 use crate::span::start::{begin_span, start_span, SpanSpec, Started};
-
-/// What the macro knows about a traced function at compile time.
-#[derive(Debug)]
-pub struct Meta {
-    pub name: &'static str,
-    pub kind: SpanKind,
-    pub service: Option<&'static str>,
-    pub file: &'static str,
-    pub line: u32,
-    /// Returns `type_name` of a marker fn nested in the traced function:
-    /// `crate::module::Type::function::__traced_marker`.
-    pub marker: fn() -> &'static str,
-    /// Keys the function records itself (`attrs`, `args`, `ret`). Appended after the global tags
-    /// when recorded, they win at export, where each key keeps its latest value.
-    pub recorded_keys: &'static [&'static str],
-    /// The function's RED metrics (`function.calls`, ...).
-    pub calls: CallSite,
-}
-
-impl Meta {
-    /// `code.function.name`, `code.file.path` and `code.line.number`.
-    pub(crate) fn code_attributes(&self) -> [KeyValue; 3] {
-        [
-            KeyValue::new(Key::from_static_str("code.function.name"), self.function_path()),
-            KeyValue::new(Key::from_static_str("code.file.path"), self.file),
-            KeyValue::new(Key::from_static_str("code.line.number"), i64::from(self.line)),
-        ]
-    }
-
-    fn function_path(&self) -> &'static str {
-        let mut path = (self.marker)();
-        path = path.strip_suffix("::__traced_marker").unwrap_or(path);
-        // The body of an `async fn` is a closure-like generator to type_name.
-        while let Some(outer) = path.strip_suffix("::{{closure}}") {
-            path = outer;
-        }
-        path
-    }
-}
 
 /// Records the `attrs(..)` and `args` of a traced function; only called when
 /// the span is recording (or, for a function returning a future, when it is

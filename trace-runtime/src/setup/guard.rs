@@ -7,6 +7,9 @@ use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
+use std::sync::Arc;
+
+use super::tally::Tally;
 use super::worker::Pipeline;
 use super::Error;
 use crate::dispatch;
@@ -47,6 +50,8 @@ pub struct Guard {
     shut_down: bool,
     /// The meter provider, when metrics are exported.
     meters: Option<SdkMeterProvider>,
+    /// The books of the span engine's hand-off (spans it could not deliver).
+    engine: Option<Arc<Tally>>,
 }
 
 impl Guard {
@@ -57,7 +62,13 @@ impl Guard {
         others: bool,
         meters: Option<SdkMeterProvider>,
     ) -> Self {
-        Guard { provider, timeout, pipelines, others, installed: true, shut_down: false, meters }
+        Guard { provider, timeout, pipelines, others, installed: true, shut_down: false, meters, engine: None }
+    }
+
+    /// Also settles the span engine's books at shutdown.
+    pub(crate) fn with_engine(mut self, tally: Arc<Tally>) -> Self {
+        self.engine = Some(tally);
+        self
     }
 
     /// The guard of `OTEL_SDK_DISABLED=true`: nothing installed, nothing to do.
@@ -70,6 +81,7 @@ impl Guard {
             installed: false,
             shut_down: false,
             meters: None,
+            engine: None,
         }
     }
 
@@ -100,6 +112,11 @@ impl Guard {
     /// ```
     pub fn flush(&self) -> Result<(), Error> {
         let deadline = Instant::now() + self.timeout;
+        // Spans the engine holds reach the pipelines first.
+        let engine = dispatch::own_engine().filter(|_| self.engine.is_some());
+        if engine.is_some_and(|engine| !engine.flush(deadline)) {
+            return Err(Error::Shutdown("the span engine did not deliver its spans in time".to_owned()));
+        }
         let mut errors: Vec<String> = self.pipelines.iter().filter_map(|p| p.flush(deadline).err()).collect();
         if self.others {
             let provider = self.provider.clone();
@@ -154,8 +171,12 @@ impl Guard {
         }
         // New spans go back to what was installed before; then drain ours,
         // every exporter at once, each with the whole timeout.
-        dispatch::uninstall_own();
+        let engine = dispatch::uninstall_own();
         let deadline = Instant::now() + self.timeout;
+        // The engine delivers what it holds before the pipelines close.
+        if let Some(engine) = engine {
+            engine.close(deadline);
+        }
         // Metrics export a last time and shut down side by side with the spans.
         let metrics = self.meters.take().map(|meters| {
             crate::metrics::uninstall();
@@ -178,7 +199,8 @@ impl Guard {
             // Metrics never fail the spans' shutdown, but are never lost silently.
             eprintln!("trace-runtime: the last metrics export failed: {error}");
         }
-        let losses: Vec<String> = self.pipelines.iter().filter_map(|p| p.tally().settle()).collect();
+        let losses: Vec<String> =
+            self.engine.iter().chain(self.pipelines.iter().map(Pipeline::tally)).filter_map(|t| t.settle()).collect();
         if !losses.is_empty() {
             let text = losses.join("; ");
             // Reported once, whether or not the caller looks at the result.

@@ -36,6 +36,7 @@ mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder};
 use opentelemetry_sdk::Resource;
@@ -48,6 +49,8 @@ pub use guard::Guard;
 pub use tally::{lost_spans, pending_spans};
 
 use crate::dispatch;
+use crate::engine::replay::{ReplayIds, ReplaySampler};
+use crate::engine::{Engine, Lost, HANDOFF_CAPACITY};
 use crate::values::AttributeValue;
 use config::Settings;
 use env::Lookup;
@@ -252,10 +255,16 @@ impl Builder {
     }
 
     /// Adds any span processor (for example a `SimpleSpanProcessor` in a
-    /// short-lived tool, or your own). It runs as the SDK runs it, on the
-    /// caller's thread; its losses are not in [`lost_spans`], and only its
-    /// flush and shutdown are bounded (run on a helper thread the guard stops
-    /// waiting for at the timeout).
+    /// short-lived tool, or your own). It gets every span, from traced's
+    /// span engine, once the span has ended: `on_start` then `on_end`, back
+    /// to back, on the engine's collector thread, with the complete span.
+    /// So `on_start` cannot act on a span while it is open (nor on the thread
+    /// that started it). A processor that needs that takes the SDK's own span
+    /// path: build an `SdkTracerProvider` with it and install it with
+    /// `opentelemetry::global::set_tracer_provider` instead of `init()`;
+    /// `#[traced]` spans then are SDK spans of that provider. Its losses are
+    /// not in [`lost_spans`], and only its flush and shutdown are bounded
+    /// (run on a helper thread the guard stops waiting for at the timeout).
     ///
     /// ```
     /// use opentelemetry_sdk::trace::SimpleSpanProcessor;
@@ -941,9 +950,14 @@ impl Builder {
         let value_length = config.span_limits.attribute_value_length;
         let mut pipes = Pipes { limits, pipelines: Vec::new(), others: false, value_length };
         let resource = Resource::builder_empty().with_attributes(config.resource.iter().cloned()).build();
-        let mut builder =
-            SdkTracerProvider::builder().with_resource(resource.clone()).with_sampler(config.sampler.clone());
-        builder = builder.with_span_limits(config.span_limits.sdk());
+        // The span engine makes the ids and the sampling decision; this
+        // provider's sampler and id generator hand them back when its
+        // collector builds the `SpanData` (`engine/replay.rs`).
+        let mut builder = SdkTracerProvider::builder()
+            .with_resource(resource.clone())
+            .with_sampler(ReplaySampler(config.sampler.clone()))
+            .with_id_generator(ReplayIds::default())
+            .with_span_limits(config.span_limits.sdk());
         for add in self.processors {
             builder = add(builder, &mut pipes);
         }
@@ -973,9 +987,20 @@ impl Builder {
         }
         let meters = metrics::build(&config.metrics, resource, self.metric_readers)?;
         let provider = builder.build();
+        let (engine, engine_tally) = start_engine(&provider, &config.sampler);
+        let service = Arc::from(config.service_name());
         // Declaring the sampler lets spans it is known to drop skip the SDK.
-        if !dispatch::install_own_sampled(provider.clone(), Arc::from(config.service_name()), &config.sampler) {
+        let installed = match &engine {
+            Some(engine) => {
+                dispatch::install_own_engine(provider.clone(), service, &config.sampler, Arc::clone(engine))
+            }
+            None => dispatch::install_own_sampled(provider.clone(), service, &config.sampler),
+        };
+        if !installed {
             // Nothing was sent through it; its threads just stop.
+            if let Some(engine) = &engine {
+                engine.close(std::time::Instant::now());
+            }
             for pipeline in &pipes.pipelines {
                 pipeline.begin_shutdown(std::time::Instant::now());
             }
@@ -992,8 +1017,26 @@ impl Builder {
         crate::tracing_bridge::install_default();
         install_propagation_and_errors(&config);
         limits::set_active(config.span_limits);
-        Ok(Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others, meters))
+        let guard = Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others, meters);
+        Ok(if engine.is_some() { guard.with_engine(engine_tally) } else { guard })
     }
+}
+
+/// The span engine over `provider`: it owns every span until it ends, and
+/// its collector hands them to the provider's processors.
+fn start_engine(provider: &SdkTracerProvider, sampler: &Sampler) -> (Option<Arc<Engine>>, Arc<Tally>) {
+    let tally = Tally::new("the span engine");
+    let books = Arc::clone(&tally);
+    let lost = Box::new(move |spans, why| {
+        let why = match why {
+            Lost::Full => tally::Loss::QueueFull,
+            Lost::AfterShutdown => tally::Loss::AfterShutdown,
+            Lost::Panicked => tally::Loss::Panicked,
+        };
+        books.lost(spans, why);
+    });
+    let tracer = provider.tracer_with_scope(dispatch::scope());
+    (Engine::start(tracer, sampler.clone(), HANDOFF_CAPACITY, lost), tally)
 }
 
 /// Applies the propagators and the error-backtrace switch: the configured

@@ -2,17 +2,14 @@
 //! whether it comes from `#[traced]`, [`crate::span`] or a test capture.
 
 use std::borrow::Cow;
-use std::cell::Cell;
-use std::hash::{BuildHasher, Hasher, RandomState};
 
-use opentelemetry::trace::{
-    Link, SpanBuilder, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::trace::{Link, SpanBuilder, SpanContext, SpanKind, TraceContextExt, TraceFlags, TraceState};
 use opentelemetry::{Context, KeyValue};
 
-use crate::__private::Meta;
+use crate::callsite::Meta;
 use crate::context::{root_of, LocalTrace, Traced};
-use crate::dispatch::{self, AnySpan};
+use crate::dispatch::{self, AnySpan, AnyTracer};
+use crate::engine::{self, new_span_id, new_trace_id};
 use crate::propagation::datadog::PropagationError;
 use crate::tags;
 
@@ -139,18 +136,41 @@ pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
             .as_ref()
             .filter(|service| resource_service.is_none_or(|r| **r != ***service))
             .map(|service| KeyValue::new("service.name", service.clone()));
-        let mut attributes = spec.take_attributes(usize::from(service_attribute.is_some()) + tags::count());
-        attributes.extend(service_attribute);
-        let own = attributes.len();
-        tags::append_to(&mut attributes);
-        if attributes.len() > own {
-            drop_shadowed_tags(&mut attributes, own);
-        }
-        let mut builder = SpanBuilder::from_name(spec.name).with_kind(spec.kind).with_attributes(attributes);
-        if !spec.links.is_empty() {
-            builder = builder.with_links(spec.links);
-        }
-        let mut span = tracer.build(builder, build_parent);
+        let mut span = match tracer {
+            // The engine keeps the call site and the tags by reference: the
+            // attributes are built by its collector, off this thread.
+            AnyTracer::Own(engine) => {
+                let mut attributes = std::mem::take(&mut spec.attributes);
+                attributes.extend(service_attribute);
+                AnySpan::Own(engine.start(
+                    build_parent,
+                    engine::Start {
+                        name: spec.name,
+                        kind: spec.kind,
+                        attributes,
+                        links: spec.links,
+                        code: spec.code,
+                        tags: tags::snapshot(),
+                        start_time: None,
+                        events: Vec::new(),
+                    },
+                ))
+            }
+            _ => {
+                let mut attributes = spec.take_attributes(usize::from(service_attribute.is_some()) + tags::count());
+                attributes.extend(service_attribute);
+                let own = attributes.len();
+                tags::append_to(&mut attributes);
+                if attributes.len() > own {
+                    tags::drop_shadowed(&mut attributes, own);
+                }
+                let mut builder = SpanBuilder::from_name(spec.name).with_kind(spec.kind).with_attributes(attributes);
+                if !spec.links.is_empty() {
+                    builder = builder.with_links(spec.links);
+                }
+                tracer.build(builder, build_parent)
+            }
+        };
         let recording = opentelemetry::trace::Span::is_recording(&span);
         let cx = if recording {
             record(&mut span);
@@ -180,68 +200,12 @@ pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
     })
 }
 
-/// Removes the global tags (`attributes[own..]`) whose key the span has
-/// itself in `attributes[..own]`: a key appears once, and the span's own
-/// value wins. In place, no allocation; only runs when tags are set.
-///
-/// Keys recorded once the span is recording (`attrs(..)`, `set_attribute`)
-/// are appended after the tags; the export pipelines and the test capture
-/// keep the latest value of a key (`setup/split.rs`). A tag is not removed
-/// here for a key the function merely *may* record: a value of `None`
-/// records nothing, and the tag must then stay.
-fn drop_shadowed_tags(attributes: &mut Vec<KeyValue>, own: usize) {
-    let mut i = own;
-    while i < attributes.len() {
-        let key = &attributes[i].key;
-        if attributes[..own].iter().any(|kv| kv.key == *key) {
-            attributes.remove(i);
-        } else {
-            i += 1;
-        }
-    }
-}
-
-/// Ids for sampled-out roots that never reach the SDK: random, like the
-/// SDK's default generator (`init()` offers no other), from a per-thread
-/// xorshift generator seeded by the standard library's random hasher keys.
-fn next_random() -> u64 {
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new(seed());
-    }
-    STATE
-        .try_with(|state| {
-            let mut x = state.get();
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            state.set(x);
-            x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        })
-        .unwrap_or_else(|_| seed())
-}
-
-fn seed() -> u64 {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(std::process::id().into());
-    // Never zero: xorshift would stay at zero.
-    hasher.finish() | 1
-}
-
-fn new_trace_id() -> TraceId {
-    let id = (u128::from(next_random()) << 64) | u128::from(next_random());
-    TraceId::from(id.max(1))
-}
-
-fn new_span_id() -> SpanId {
-    SpanId::from(next_random().max(1))
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    use opentelemetry::trace::{SpanContext, TraceState};
+    use opentelemetry::trace::{SpanContext, SpanId, TraceId, TraceState};
     use opentelemetry_sdk::error::OTelSdkResult;
     use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, Span, SpanData, SpanProcessor};
 

@@ -1,0 +1,395 @@
+//! traced's own span engine, used whenever `init()` owns the provider.
+//!
+//! On the application's thread a span costs a sampler call, two ids from a
+//! per-thread generator, two clock reads and a compact [`Record`] that points
+//! at the call site's `&'static` metadata; ending it moves the record into a
+//! bounded hand-off. The collector thread ([`collector`]) builds the SDK's
+//! `SpanData` from it and gives it to the provider's processors and
+//! exporters, so everything downstream (the export pipelines, processors
+//! added with `.span_processor(..)`, loss accounting) is unchanged.
+//!
+//! A record that cannot be handed off (the hand-off is full, or the engine
+//! was shut down) is counted lost, through the callback `init()` gives.
+//! Spans of a provider the user installed keep the SDK path entirely.
+
+mod collector;
+mod ids;
+mod record;
+pub(crate) mod replay;
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use opentelemetry::trace::{Event, Link, SpanBuilder, SpanContext, SpanKind, TraceContextExt, TraceFlags};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SdkTracer, ShouldSample};
+
+use crate::callsite::Meta;
+use crate::tags::{self, TagSnapshot};
+pub(crate) use ids::{new_span_id, new_trace_id};
+pub(crate) use record::EngineSpan;
+use record::{Extra, ParentRef, Record};
+
+/// Finished spans the hand-off holds at most before new ones are counted
+/// lost (a few MB at most: records are a few hundred bytes).
+pub(crate) const HANDOFF_CAPACITY: usize = 8192;
+
+/// Why a span could not be handed to the exporters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lost {
+    /// The hand-off was full: the collector is behind.
+    Full,
+    /// It ended after the engine was shut down.
+    AfterShutdown,
+    /// A processor panicked while the collector gave it the span.
+    Panicked,
+}
+
+/// Counts spans the engine could not deliver.
+pub(crate) type LossSink = Box<dyn Fn(u64, Lost) + Send + Sync>;
+
+// The span variant is the hot one, moved into a slot allocated once with the
+// hand-off: boxing it to shrink the enum would cost an allocation per span.
+#[allow(clippy::large_enum_variant)]
+enum Message {
+    Span(SpanContext, Record),
+    /// Answered once everything sent before it was given to the processors.
+    Flush(SyncSender<()>),
+    /// Deliver what is queued, then stop.
+    Stop,
+}
+
+/// One engine: the sampler, the hand-off and its collector thread.
+pub(crate) struct Engine {
+    sampler: Sampler,
+    /// The sampler may read attributes, links or the name: give it all of them.
+    reads_attributes: bool,
+    sender: SyncSender<Message>,
+    closed: AtomicBool,
+    /// Recording spans started and not ended, times two, plus 1 once
+    /// closed: one word, so that a span open at shutdown is counted lost
+    /// exactly once, at close, whichever comes first.
+    open: AtomicU64,
+    lost: LossSink,
+}
+
+const CLOSED: u64 = 1;
+const ONE_OPEN: u64 = 2;
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("sampler", &self.sampler).field("closed", &self.closed).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Starts the collector thread, which builds spans with `tracer` (from a
+    /// provider built with [`replay::ReplaySampler`] and
+    /// [`replay::ReplayIds`]). `None` when the thread cannot be started: the
+    /// caller keeps the SDK path.
+    pub(crate) fn start(tracer: SdkTracer, sampler: Sampler, capacity: usize, lost: LossSink) -> Option<Arc<Engine>> {
+        let (sender, receiver) = mpsc::sync_channel(capacity.max(1));
+        let loss = Arc::new(lost);
+        let collector_loss = Arc::clone(&loss);
+        let spawned = std::thread::Builder::new()
+            .name("trace-runtime-collector".to_owned())
+            .spawn(move || collector::run(&receiver, &tracer, &|n, why| (collector_loss)(n, why)));
+        if let Err(error) = spawned {
+            eprintln!("trace-runtime: could not start the span collector thread ({error}); spans take the SDK path");
+            return None;
+        }
+        let reads_attributes = !replay::ignores_attributes(&sampler);
+        let lost: LossSink = Box::new(move |n, why| (loss)(n, why));
+        Some(Arc::new(Engine {
+            sampler,
+            reads_attributes,
+            sender,
+            closed: AtomicBool::new(false),
+            open: AtomicU64::new(0),
+            lost,
+        }))
+    }
+
+    fn hand_off(&self, context: SpanContext, record: Record) {
+        let before = self.open.fetch_sub(ONE_OPEN, Ordering::AcqRel);
+        if before & CLOSED != 0 {
+            return; // counted lost when the engine closed
+        }
+        match self.sender.try_send(Message::Span(context, record)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => (self.lost)(1, Lost::Full),
+            Err(TrySendError::Disconnected(_)) => (self.lost)(1, Lost::AfterShutdown),
+        }
+    }
+
+    /// Waits until every span ended so far was given to the processors, or
+    /// `deadline`. Returns false on timeout.
+    pub(crate) fn flush(&self, deadline: Instant) -> bool {
+        let (done, wait) = mpsc::sync_channel(1);
+        let mut message = Message::Flush(done);
+        loop {
+            match self.sender.try_send(message) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return true,
+                Err(TrySendError::Full(back)) => {
+                    if Instant::now() >= deadline {
+                        return false;
+                    }
+                    message = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+        wait.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_ok()
+    }
+
+    /// Stops taking spans (later ones are counted lost), delivers what is
+    /// queued by `deadline` and stops the collector. Returns false on timeout.
+    pub(crate) fn close(&self, deadline: Instant) -> bool {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        // Spans still open can never be delivered: counted now, not when they end.
+        let open = self.open.fetch_or(CLOSED, Ordering::AcqRel) / ONE_OPEN;
+        if open > 0 {
+            (self.lost)(open, Lost::AfterShutdown);
+        }
+        let delivered = self.flush(deadline);
+        // Whatever raced past the flag is delivered by the collector before it stops.
+        let _ = self.sender.try_send(Message::Stop);
+        delivered
+    }
+}
+
+/// A tracer on an engine: traced's own spans, or raw OpenTelemetry spans
+/// (with their instrumentation scope) that reached traced's router.
+#[derive(Debug, Clone)]
+pub(crate) struct EngineTracer {
+    engine: Arc<Engine>,
+    /// A raw tracer's scope; `None`: traced's own.
+    scope: Option<SdkTracer>,
+}
+
+/// What a span starts with.
+pub(crate) struct Start {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) kind: SpanKind,
+    /// Own attributes (after `code.*`, before the tags).
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) code: Option<&'static Meta>,
+    pub(crate) tags: Option<TagSnapshot>,
+    pub(crate) start_time: Option<SystemTime>,
+    pub(crate) events: Vec<Event>,
+}
+
+impl EngineTracer {
+    pub(crate) fn new(engine: &Arc<Engine>, scope: Option<SdkTracer>) -> Self {
+        EngineTracer { engine: Arc::clone(engine), scope }
+    }
+
+    /// A raw OpenTelemetry span (its builder already carries the global tags).
+    pub(crate) fn build(&self, builder: SpanBuilder, parent: &Context) -> EngineSpan {
+        let SpanBuilder { name, span_kind, attributes, links, start_time, events, .. } = builder;
+        let start = Start {
+            name,
+            kind: span_kind.unwrap_or(SpanKind::Internal),
+            attributes: attributes.unwrap_or_default(),
+            links: links.unwrap_or_default(),
+            code: None,
+            tags: None,
+            start_time,
+            events: events.unwrap_or_default(),
+        };
+        self.start(parent, start)
+    }
+
+    /// Starts a span under `parent`, deciding as the SDK would: the same
+    /// sampler, given the same arguments, and the same span context.
+    pub(crate) fn start(&self, parent: &Context, mut start: Start) -> EngineSpan {
+        let engine = &self.engine;
+        if parent.is_telemetry_suppressed() || engine.closed.load(Ordering::Relaxed) {
+            return EngineSpan::dropped(SpanContext::empty_context());
+        }
+        let span_id = new_span_id();
+        let parent_span = parent.span();
+        let psc = parent_span.span_context();
+        let (trace_id, parent_ref, flags) = if psc.is_valid() {
+            let parent_ref = ParentRef { span_id: psc.span_id(), flags: psc.trace_flags(), remote: psc.is_remote() };
+            (psc.trace_id(), Some(parent_ref), psc.trace_flags())
+        } else {
+            (new_trace_id(), None, TraceFlags::default())
+        };
+        if engine.reads_attributes && (start.code.is_some() || start.tags.is_some()) {
+            // A custom sampler sees the attributes the SDK would give it.
+            let own = std::mem::take(&mut start.attributes);
+            start.attributes = span_attributes(start.code.take(), own, start.tags.take().as_ref());
+        }
+        let result = engine.sampler.should_sample(
+            Some(parent),
+            trace_id,
+            &start.name,
+            &start.kind,
+            &start.attributes,
+            &start.links,
+        );
+        let sampled = match result.decision {
+            SamplingDecision::Drop => {
+                let context = SpanContext::new(trace_id, span_id, TraceFlags::default(), false, result.trace_state);
+                return EngineSpan::dropped(context);
+            }
+            SamplingDecision::RecordOnly => false,
+            SamplingDecision::RecordAndSample => true,
+        };
+        let context = SpanContext::new(trace_id, span_id, flags.with_sampled(sampled), false, result.trace_state);
+        let before = engine.open.fetch_add(ONE_OPEN, Ordering::AcqRel);
+        if before & CLOSED != 0 {
+            // Closed since the check above: the span records nothing.
+            engine.open.fetch_sub(ONE_OPEN, Ordering::AcqRel);
+            return EngineSpan::dropped(SpanContext::empty_context());
+        }
+        let now = start.start_time.unwrap_or_else(opentelemetry::time::now);
+        let record = Record {
+            parent: parent_ref,
+            name: start.name,
+            kind: start.kind,
+            decision: result.decision,
+            start: now,
+            end: now,
+            code: start.code,
+            attributes: start.attributes,
+            tags: start.tags,
+            tracer: self.scope.clone(),
+            extra: (!result.attributes.is_empty() || !start.events.is_empty() || !start.links.is_empty()).then(|| {
+                Box::new(Extra {
+                    sampler_attributes: result.attributes,
+                    events: start.events,
+                    links: start.links,
+                    ..Extra::default()
+                })
+            }),
+        };
+        EngineSpan::recording(context, record, Arc::clone(engine))
+    }
+}
+
+/// The attributes of a span as the SDK path gives them: `code.*` first,
+/// then the span's own, then the global tags it does not set itself.
+pub(crate) fn span_attributes(
+    code: Option<&'static Meta>,
+    own: Vec<KeyValue>,
+    tags: Option<&TagSnapshot>,
+) -> Vec<KeyValue> {
+    if code.is_none() && tags.is_none() {
+        return own;
+    }
+    let mut all = Vec::with_capacity(3 + own.len() + tags.map_or(0, TagSnapshot::len));
+    if let Some(meta) = code {
+        all.extend(meta.code_attributes());
+    }
+    all.extend(own);
+    if let Some(tags) = tags {
+        let own = all.len();
+        tags.append_to(&mut all);
+        tags::drop_shadowed(&mut all, own);
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+
+    use opentelemetry::trace::Span as _;
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanProcessor};
+
+    use super::*;
+
+    /// Counts the spans the provider's processors are given.
+    #[derive(Debug, Clone, Default)]
+    struct Ended(Arc<AtomicUsize>);
+
+    impl SpanProcessor for Ended {
+        fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &Context) {}
+        fn on_end(&self, _span: SpanData) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    /// Every loss the engine reported.
+    type Losses = Arc<Mutex<Vec<(u64, Lost)>>>;
+
+    fn engine(capacity: usize) -> (Arc<Engine>, Ended, Losses) {
+        let ended = Ended::default();
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(replay::ReplaySampler(Sampler::AlwaysOn))
+            .with_id_generator(replay::ReplayIds::default())
+            .with_span_processor(ended.clone())
+            .build();
+        let losses = Arc::new(Mutex::new(Vec::new()));
+        let books = Arc::clone(&losses);
+        let lost: LossSink = Box::new(move |n, why| books.lock().unwrap_or_else(|e| e.into_inner()).push((n, why)));
+        let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "engine-test");
+        let engine = Engine::start(tracer, Sampler::AlwaysOn, capacity, lost).expect("collector thread");
+        (engine, ended, losses)
+    }
+
+    fn start(engine: &Arc<Engine>, name: &'static str) -> EngineSpan {
+        let start = Start {
+            name: name.into(),
+            kind: SpanKind::Internal,
+            attributes: Vec::new(),
+            links: Vec::new(),
+            code: None,
+            tags: None,
+            start_time: None,
+            events: Vec::new(),
+        };
+        EngineTracer::new(engine, None).start(&Context::new(), start)
+    }
+
+    fn lost(losses: &Mutex<Vec<(u64, Lost)>>, why: Lost) -> u64 {
+        losses.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|(_, w)| *w == why).map(|(n, _)| n).sum()
+    }
+
+    #[test]
+    fn under_overload_every_span_is_delivered_or_counted_lost() {
+        let (engine, ended, losses) = engine(4);
+        let produced = 5_000;
+        for _ in 0..produced {
+            let mut span = start(&engine, "burst");
+            span.set_attribute(KeyValue::new("k", 1));
+            span.end();
+        }
+        assert!(engine.close(Instant::now() + Duration::from_secs(10)));
+        let delivered = ended.0.load(Ordering::SeqCst) as u64;
+        assert_eq!(delivered + lost(&losses, Lost::Full), produced);
+        assert_eq!(lost(&losses, Lost::AfterShutdown), 0);
+    }
+
+    #[test]
+    fn a_span_open_at_close_is_counted_once_and_later_ones_record_nothing() {
+        let (engine, ended, losses) = engine(64);
+        let mut delivered = start(&engine, "before");
+        delivered.end();
+        let open = start(&engine, "open across close");
+        assert!(engine.close(Instant::now() + Duration::from_secs(10)));
+        assert_eq!(lost(&losses, Lost::AfterShutdown), 1);
+        drop(open);
+        assert_eq!(lost(&losses, Lost::AfterShutdown), 1, "not counted again when it ends");
+        let after = start(&engine, "after");
+        assert!(!opentelemetry::trace::Span::is_recording(&after));
+        assert_eq!(ended.0.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,168 @@
+//! A span the engine owns while it is open: its ids and a compact record of
+//! what happened to it, pointing at the call site's `&'static` metadata
+//! instead of copying it into attributes. Ending it hands the record to the
+//! collector; nothing else happens on the application's thread.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags};
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::{SamplingDecision, SdkTracer};
+
+use super::Engine;
+use crate::callsite::Meta;
+use crate::tags::TagSnapshot;
+
+/// Attributes, events or links one span keeps at most of each, as the SDK's
+/// default span limits: past it, more are dropped (memory stays bounded).
+pub(crate) const MAX_PER_SPAN: usize = 128;
+
+/// The parent as the exported span names it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ParentRef {
+    pub(crate) span_id: SpanId,
+    pub(crate) flags: TraceFlags,
+    pub(crate) remote: bool,
+}
+
+/// What the collector needs to build the span's `SpanData`.
+#[derive(Debug)]
+pub(crate) struct Record {
+    /// `None`: a root (no valid parent).
+    pub(crate) parent: Option<ParentRef>,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) kind: SpanKind,
+    pub(crate) decision: SamplingDecision,
+    pub(crate) start: SystemTime,
+    pub(crate) end: SystemTime,
+    /// The traced function: its `code.*` attributes go first, built by the collector.
+    pub(crate) code: Option<&'static Meta>,
+    /// The span's own attributes at start (after `code.*`).
+    pub(crate) attributes: Vec<KeyValue>,
+    /// The global tags in force at start (after the own attributes, shadowed by them).
+    pub(crate) tags: Option<TagSnapshot>,
+    /// A raw span's own instrumentation scope; `None`: traced's.
+    pub(crate) tracer: Option<SdkTracer>,
+    /// Everything most spans never get, allocated on first use: the record
+    /// stays small, and it is moved a few times per span.
+    pub(crate) extra: Option<Box<Extra>>,
+}
+
+/// The rarer parts of a [`Record`].
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
+    /// Attributes the sampler added.
+    pub(crate) sampler_attributes: Vec<KeyValue>,
+    /// Attributes set while the span was open (after everything above).
+    pub(crate) recorded: Vec<KeyValue>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) status: Status,
+}
+
+impl Record {
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+}
+
+/// An engine span: what `Context::current()` readers see while it is open.
+#[derive(Debug)]
+pub(crate) struct EngineSpan {
+    context: SpanContext,
+    /// `None` once ended, and for spans that record nothing. Inline, not
+    /// boxed: the span is boxed once, into the `Context`, and that is all.
+    open: Option<(Record, Arc<Engine>)>,
+}
+
+impl EngineSpan {
+    pub(crate) fn recording(context: SpanContext, record: Record, engine: Arc<Engine>) -> Self {
+        EngineSpan { context, open: Some((record, engine)) }
+    }
+
+    /// A span the sampler dropped (or started where nothing records).
+    pub(crate) fn dropped(context: SpanContext) -> Self {
+        EngineSpan { context, open: None }
+    }
+
+    fn record(&mut self) -> Option<&mut Record> {
+        self.open.as_mut().map(|(record, _)| record)
+    }
+
+    fn finish(&mut self, end: SystemTime) {
+        if let Some((mut record, engine)) = self.open.take() {
+            record.end = end.max(record.start);
+            engine.hand_off(self.context.clone(), record);
+        }
+    }
+}
+
+fn push_bounded<T>(list: &mut Vec<T>, item: T) {
+    if list.len() < MAX_PER_SPAN {
+        list.push(item);
+    }
+}
+
+impl opentelemetry::trace::Span for EngineSpan {
+    fn add_event_with_timestamp<T>(&mut self, name: T, timestamp: SystemTime, attributes: Vec<KeyValue>)
+    where
+        T: Into<Cow<'static, str>>,
+    {
+        if let Some(record) = self.record() {
+            push_bounded(&mut record.extra().events, Event::new(name, timestamp, attributes, 0));
+        }
+    }
+
+    fn span_context(&self) -> &SpanContext {
+        &self.context
+    }
+
+    fn is_recording(&self) -> bool {
+        self.open.is_some()
+    }
+
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        if let Some(record) = self.record() {
+            push_bounded(&mut record.extra().recorded, attribute);
+        }
+    }
+
+    fn set_status(&mut self, status: Status) {
+        if let Some(record) = self.record() {
+            // As the SDK: Ok > Error > Unset, and only ever upgraded.
+            if status > record.extra.as_ref().map_or(Status::Unset, |extra| extra.status.clone()) {
+                record.extra().status = status;
+            }
+        }
+    }
+
+    fn update_name<T>(&mut self, new_name: T)
+    where
+        T: Into<Cow<'static, str>>,
+    {
+        if let Some(record) = self.record() {
+            record.name = new_name.into();
+        }
+    }
+
+    fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
+        if let Some(record) = self.record() {
+            push_bounded(&mut record.extra().links, Link::new(span_context, attributes, 0));
+        }
+    }
+
+    fn end_with_timestamp(&mut self, timestamp: SystemTime) {
+        self.finish(timestamp);
+    }
+}
+
+impl Drop for EngineSpan {
+    fn drop(&mut self) {
+        // A span dropped without `end` ends now, as the SDK's does.
+        if self.open.is_some() {
+            self.finish(opentelemetry::time::now());
+        }
+    }
+}
