@@ -23,6 +23,9 @@ use super::site::{self, CallSite, Counts};
 /// The instrumentation scope of the RED metrics.
 pub(crate) const SCOPE: &str = "trace-runtime";
 
+/// The name of the duration histogram.
+pub(crate) const DURATION_NAME: &str = "function.calls.duration";
+
 /// Bucket boundaries of `function.calls.duration`, in seconds: autometrics'
 /// defaults, from 5 ms to 10 s.
 pub const DURATION_BOUNDARIES: [f64; 14] =
@@ -69,7 +72,7 @@ pub(crate) fn register(provider: &SdkMeterProvider) {
         })
         .build();
     let histogram = meter
-        .f64_histogram("function.calls.duration")
+        .f64_histogram(DURATION_NAME)
         .with_description("Duration of calls of #[traced] functions")
         .with_unit("s")
         .with_boundaries(DURATION_BOUNDARIES.to_vec())

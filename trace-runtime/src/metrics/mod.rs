@@ -22,7 +22,10 @@
 
 mod call;
 mod console;
+mod exemplars;
 mod instruments;
+#[cfg(feature = "otlp")]
+mod otlp_exemplars;
 mod site;
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -33,6 +36,8 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 pub(crate) use call::{Call, Polling};
 pub use console::ConsoleMetricExporter;
 pub use instruments::DURATION_BOUNDARIES;
+#[cfg(feature = "otlp")]
+pub(crate) use otlp_exemplars::attach as attach_exemplars;
 #[doc(hidden)]
 pub use site::CallSite;
 

@@ -6,6 +6,8 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
 
+use super::exemplars::Reservoir;
+
 /// Distinct callers counted apart per call site; calls from any further
 /// caller are counted together under `otel.metric.overflow = true`, as the
 /// OpenTelemetry specification's cardinality limit does. Bounds the memory
@@ -34,16 +36,17 @@ pub(crate) struct Callers {
     pub(crate) counts: Counts,
 }
 
-/// Finished calls by result.
+/// Finished calls by result, and the duration data point's exemplars.
 #[derive(Debug, Default)]
 pub(crate) struct Counts {
     pub(crate) ok: AtomicU64,
     pub(crate) error: AtomicU64,
+    pub(crate) exemplars: Reservoir,
 }
 
 impl Counts {
     const fn new() -> Self {
-        Counts { ok: AtomicU64::new(0), error: AtomicU64::new(0) }
+        Counts { ok: AtomicU64::new(0), error: AtomicU64::new(0), exemplars: Reservoir::new() }
     }
 
     pub(crate) fn add(&self, failed: bool) {

@@ -54,7 +54,7 @@ pub(crate) fn build(config: &OtlpConfig, timeout: Duration) -> Result<GrpcExport
     Ok(GrpcExporter { inner: Arc::new(exporter), runtime: Some(runtime) })
 }
 
-fn metadata(headers: &[(String, String)]) -> Result<MetadataMap, Error> {
+pub(crate) fn metadata(headers: &[(String, String)]) -> Result<MetadataMap, Error> {
     let mut map = MetadataMap::new();
     for (name, value) in headers {
         let bad = || Error::InvalidConfig {

@@ -16,6 +16,8 @@ mod env;
 mod error;
 #[cfg(feature = "grpc")]
 mod grpc;
+#[cfg(feature = "grpc")]
+mod grpc_metrics;
 mod guard;
 mod metrics;
 mod metrics_config;
@@ -23,6 +25,8 @@ mod metrics_config;
 mod operation_name;
 #[cfg(feature = "otlp")]
 mod otlp;
+#[cfg(feature = "otlp")]
+mod otlp_metrics;
 mod report;
 mod sampler;
 /// Shared with the test capture, which keeps each attribute key once too.

@@ -86,27 +86,6 @@ pub(crate) fn build(
     }
 }
 
-/// The OTLP/HTTP metrics exporter, on the same blocking client (the
-/// periodic reader exports from its own thread).
-pub(crate) fn metrics_http(
-    config: &OtlpConfig,
-    temporality: opentelemetry_sdk::metrics::Temporality,
-) -> Result<opentelemetry_otlp::MetricExporter, Error> {
-    let cause = Arc::new(LastCause::default());
-    let client = HeaderClient { inner: blocking_client(config.timeout)?, headers: header_map(&config.headers)?, cause };
-    let mut builder = opentelemetry_otlp::MetricExporter::builder()
-        .with_http()
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_endpoint(config.endpoint.clone())
-        .with_timeout(config.timeout)
-        .with_http_client(client)
-        .with_temporality(temporality);
-    if let Some(Compression::Gzip) = config.compression {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-    }
-    builder.build().map_err(|e| Error::Exporter(e.to_string()))
-}
-
 /// How the loss report names this exporter.
 pub(crate) fn label(config: &OtlpConfig) -> String {
     format!("OTLP {} {}", config.protocol, config.endpoint)
@@ -132,7 +111,7 @@ fn http(
 
 /// The blocking client starts its own runtime thread; building it inside an
 /// async runtime would panic, so it is built on a thread of its own.
-fn blocking_client(timeout: Duration) -> Result<reqwest::blocking::Client, Error> {
+pub(crate) fn blocking_client(timeout: Duration) -> Result<reqwest::blocking::Client, Error> {
     std::thread::Builder::new()
         .name("trace-runtime-otlp-setup".to_owned())
         .spawn(move || reqwest::blocking::Client::builder().timeout(timeout).build())
