@@ -19,6 +19,16 @@
 //! polling it when it started), empty at a root. `#[traced(metrics = false)]`
 //! leaves a function out. With metrics off, a traced call pays one relaxed
 //! atomic load for them.
+//!
+//! **Exemplars.** A call that ran in a sampled span leaves its span's trace
+//! and span id on its `function.calls.duration` bucket: for each data point
+//! (function and caller), the last such call per bucket is kept and sent
+//! with the point by the OTLP exporter (HTTP and gRPC), so that a slow
+//! bucket leads to a trace. Unsampled calls leave none. With delta
+//! temporality each exemplar is sent once; with cumulative, a bucket keeps
+//! its latest. The SDK's own histograms (those made through [`meter`]) get
+//! none: the SDK fills in no exemplars, and its instruments offer no hook
+//! for them.
 
 mod call;
 mod console;

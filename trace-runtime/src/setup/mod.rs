@@ -514,13 +514,20 @@ impl Builder {
     }
 
     /// The OTLP transport of metrics (else `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL`
-    /// / `OTEL_EXPORTER_OTLP_PROTOCOL`); only HTTP/protobuf for now. Headers,
-    /// timeout and compression are those of [`otlp_header`](Self::otlp_header)
-    /// and friends (else `OTEL_EXPORTER_OTLP_METRICS_HEADERS`, ...).
+    /// / `OTEL_EXPORTER_OTLP_PROTOCOL`): HTTP/protobuf, or gRPC with the
+    /// `grpc` cargo feature. Headers, timeout and compression are those of
+    /// [`otlp_header`](Self::otlp_header) and friends (else
+    /// `OTEL_EXPORTER_OTLP_METRICS_HEADERS`, ...).
     ///
     /// ```
-    /// let b = trace_runtime::init().metrics_otlp_protocol(trace_runtime::Protocol::HttpProtobuf);
-    /// # drop(b);
+    /// use trace_runtime::Protocol;
+    /// let config = trace_runtime::init()
+    ///     .env_lookup(|_| None)
+    ///     .metrics_otlp_endpoint("http://collector:4318")
+    ///     .metrics_otlp_protocol(Protocol::HttpProtobuf)
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(config.metrics.otlp.unwrap().protocol, Protocol::HttpProtobuf);
     /// ```
     #[cfg(feature = "otlp")]
     pub fn metrics_otlp_protocol(mut self, protocol: Protocol) -> Self {
