@@ -87,7 +87,7 @@ impl Drop for Call {
             counts.exemplars.offer(trace_id, span_id, seconds);
         }
         let overflowed = std::ptr::eq(counts, &site.overflow);
-        instruments::record_duration(site, self.caller, overflowed, seconds);
+        instruments::record_duration(site, self.caller, counts, overflowed, seconds);
     }
 }
 
