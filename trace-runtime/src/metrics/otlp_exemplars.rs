@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
-use opentelemetry_proto::tonic::metrics::v1::{exemplar, metric, Exemplar as OtlpExemplar};
+use opentelemetry_proto::tonic::metrics::v1::{exemplar, metric, AggregationTemporality, Exemplar as OtlpExemplar};
 
 use super::exemplars::Reservoir;
 use super::instruments::{DURATION_NAME, SCOPE};
@@ -17,9 +17,10 @@ use super::site;
 /// overflow point, which has `otel.metric.overflow` instead).
 type Point<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>);
 
-/// Fills in the exemplars of every duration data point in `request`; with
-/// `take` (delta temporality) each exemplar is reported once.
-pub(crate) fn attach(request: &mut ExportMetricsServiceRequest, take: bool) {
+/// Fills in the exemplars of every duration data point in `request`. A
+/// delta histogram (delta or low-memory temporality) reports each exemplar
+/// once; a cumulative one keeps each bucket's latest.
+pub(crate) fn attach(request: &mut ExportMetricsServiceRequest) {
     let sites = site::sites();
     let mut reservoirs: HashMap<Point<'_>, Vec<&'static Reservoir>> = HashMap::new();
     for site in &sites {
@@ -39,6 +40,7 @@ pub(crate) fn attach(request: &mut ExportMetricsServiceRequest, take: bool) {
                 if metric.name != DURATION_NAME {
                     continue;
                 }
+                let take = histogram.aggregation_temporality == AggregationTemporality::Delta as i32;
                 for point in &mut histogram.data_points {
                     let Some(found) = point_of(&point.attributes).and_then(|key| reservoirs.get(&key)) else {
                         continue;

@@ -78,7 +78,7 @@ pub(crate) fn build(config: &OtlpConfig, temporality: Temporality) -> Result<Otl
 impl PushMetricExporter for OtlpMetricExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let mut request = ExportMetricsServiceRequest::from(metrics);
-        crate::metrics::attach_exemplars(&mut request, self.temporality == Temporality::Delta);
+        crate::metrics::attach_exemplars(&mut request);
         let sent = match &self.transport {
             Transport::Http(http) => http.send(&request),
             #[cfg(feature = "grpc")]
