@@ -26,9 +26,9 @@
 //! with the point by the OTLP exporter (HTTP and gRPC), so that a slow
 //! bucket leads to a trace. Unsampled calls leave none. With delta
 //! temporality each exemplar is sent once; with cumulative, a bucket keeps
-//! its latest. The SDK's own histograms (those made through [`meter`]) get
-//! none: the SDK fills in no exemplars, and its instruments offer no hook
-//! for them.
+//! its latest. Histograms made through [`meter`] get none yet: the SDK
+//! records them with no hook, so this would mean wrapping every instrument
+//! the meter makes and keying exemplars by attribute set.
 
 mod call;
 mod console;
