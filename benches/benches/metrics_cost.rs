@@ -9,9 +9,21 @@
 //! - `otel_by_hand`: no span; a counter, a histogram and an up-down
 //!   counter with autometrics' attributes, and two clock reads.
 //!
+//! `traced_red/sampled` includes the exemplar (the call ran in a sampled
+//! span); `traced_red/sampled_out` records none.
+//!
 //! Metrics go to an exporter that drops them, read once an hour: the
 //! figures are the calling thread's cost. Run:
 //! `cargo bench -p traced-benches --bench metrics_cost -- --warm-up-time 1 --measurement-time 2`.
+//!
+//! Instructions per call (deterministic, for a shared machine): the same
+//! binary with `--profile CASE N` loops one case in `measured` instead of
+//! running criterion:
+//!
+//! ```text
+//! cargo bench -p traced-benches --bench metrics_cost --no-run   # prints the binary's path
+//! valgrind --tool=callgrind --toggle-collect='*measured*' BINARY --profile traced_red/sampled 20000
+//! ```
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -66,7 +78,86 @@ fn install(sampler: Sampler, metrics: bool) -> trace_runtime::Guard {
     builder.install().expect("nothing else installed")
 }
 
+/// The same three instruments, by hand, as `autometrics` records them.
+struct ByHand {
+    provider: SdkMeterProvider,
+    calls: opentelemetry::metrics::Counter<u64>,
+    duration: opentelemetry::metrics::Histogram<f64>,
+    concurrent: opentelemetry::metrics::UpDownCounter<i64>,
+}
+
+impl ByHand {
+    fn new() -> Self {
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(NullMetrics).with_interval(HOUR).build())
+            .build();
+        let meter = provider.meter("by-hand");
+        ByHand {
+            calls: meter.u64_counter("function.calls").build(),
+            duration: meter.f64_histogram("function.calls.duration").build(),
+            concurrent: meter.i64_up_down_counter("function.calls.concurrent").build(),
+            provider,
+        }
+    }
+
+    fn call(&self, x: u64) -> u64 {
+        let site = [KeyValue::new("function", "by_hand"), KeyValue::new("module", "metrics_cost")];
+        self.concurrent.add(1, &site);
+        let started = Instant::now();
+        let out = work(x);
+        let seconds = started.elapsed().as_secs_f64();
+        self.concurrent.add(-1, &site);
+        let caller = [KeyValue::new("caller.function", ""), KeyValue::new("caller.module", "")];
+        let [f, m] = site.clone();
+        let [cf, cm] = caller;
+        self.duration.record(seconds, &[f.clone(), m.clone(), cf.clone(), cm.clone()]);
+        self.calls.add(1, &[f, m, KeyValue::new("result", "ok"), cf, cm]);
+        out
+    }
+}
+
+#[inline(never)]
+fn measured(iters: u64, f: &dyn Fn(u64) -> u64) {
+    for i in 0..iters {
+        black_box(f(black_box(i)));
+    }
+}
+
+/// `--profile CASE N`: loops one case for callgrind.
+fn profile(case: &str, iters: u64) {
+    let sampler = if case.ends_with("sampled_out") { Sampler::AlwaysOff } else { Sampler::AlwaysOn };
+    let run = |f: &dyn Fn(u64) -> u64| {
+        measured(1_000, f);
+        measured(iters, f);
+    };
+    match case {
+        "traced_span_only/sampled" | "traced_span_only/sampled_out" => {
+            let _guard = install(sampler, false);
+            run(&span_only);
+        }
+        "traced_red/sampled" | "traced_red/sampled_out" => {
+            let _guard = install(sampler, true);
+            run(&with_red);
+        }
+        "otel_by_hand" => {
+            let by_hand = ByHand::new();
+            run(&|x| by_hand.call(x));
+            let _ = by_hand.provider.shutdown();
+        }
+        other => {
+            eprintln!("unknown case {other:?}: traced_span_only/{{sampled,sampled_out}}, traced_red/{{sampled,sampled_out}}, otel_by_hand");
+            std::process::exit(2);
+        }
+    }
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--profile") {
+        let case = args.get(at + 1).map_or("traced_red/sampled", String::as_str);
+        let iters = args.get(at + 2).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+        return profile(case, iters);
+    }
     let mut c = Criterion::default().configure_from_args();
     let mut g = c.benchmark_group("metrics");
     for (label, sampler) in [("sampled_out", Sampler::AlwaysOff), ("sampled", Sampler::AlwaysOn)] {
@@ -78,30 +169,9 @@ fn main() {
         drop(guard);
     }
 
-    let provider = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(NullMetrics).with_interval(HOUR).build())
-        .build();
-    let meter = provider.meter("by-hand");
-    let calls = meter.u64_counter("function.calls").build();
-    let duration = meter.f64_histogram("function.calls.duration").build();
-    let concurrent = meter.i64_up_down_counter("function.calls.concurrent").build();
-    g.bench_function("otel_by_hand", |b| {
-        b.iter(|| {
-            let site = [KeyValue::new("function", "by_hand"), KeyValue::new("module", "metrics_cost")];
-            concurrent.add(1, &site);
-            let started = Instant::now();
-            let out = work(black_box(7));
-            let seconds = started.elapsed().as_secs_f64();
-            concurrent.add(-1, &site);
-            let caller = [KeyValue::new("caller.function", ""), KeyValue::new("caller.module", "")];
-            let [f, m] = site.clone();
-            let [cf, cm] = caller;
-            duration.record(seconds, &[f.clone(), m.clone(), cf.clone(), cm.clone()]);
-            calls.add(1, &[f, m, KeyValue::new("result", "ok"), cf, cm]);
-            out
-        })
-    });
+    let by_hand = ByHand::new();
+    g.bench_function("otel_by_hand", |b| b.iter(|| by_hand.call(black_box(7))));
     g.finish();
-    let _ = provider.shutdown();
+    let _ = by_hand.provider.shutdown();
     c.final_summary();
 }

@@ -727,7 +727,7 @@ fn any_value(v: &Json) -> AttrValue {
 
 /// Trace/span ids: hex in OTLP/JSON, base64 in protobuf's JSON mapping.
 /// Returned as lower-case hex, `""` when absent or empty.
-fn id_hex(v: &Json) -> String {
+pub fn id_hex(v: &Json) -> String {
     let s = v.as_str().unwrap_or_default();
     let is_hex = (s.len() == 32 || s.len() == 16) && s.bytes().all(|b| b.is_ascii_hexdigit());
     if is_hex {

@@ -2,14 +2,18 @@
 //! metrics there too, with nothing else said; the real receiver
 //! (ddapm-test-agent, `/v1/metrics`) gets the RED metrics of `#[traced]`
 //! and the metrics API's instruments with their names, attributes, values
-//! and temporality.
+//! and temporality, and exemplars on the duration points that name spans
+//! exported in the same run (none for unsampled calls).
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+mod e2e_metrics_common;
 
-use opentelemetry::KeyValue;
-use serde_json::Value as Json;
+use std::time::Duration;
+
+use e2e_metrics_common::{attribute, check_exemplars, exemplars, int, last_points, metrics_named, wait_for_metrics};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::{Context, KeyValue};
 use trace_runtime::traced;
 use traced_tests::agent::TestAgent;
 
@@ -27,43 +31,22 @@ fn e2e_price(items: u32) -> u32 {
     items * 3
 }
 
-/// Every metric of every request, flattened: (name, metric JSON).
-fn metrics_named<'a>(requests: &'a Json, name: &str) -> Vec<&'a Json> {
-    let mut out = Vec::new();
-    for request in requests.as_array().into_iter().flatten() {
-        for rm in request["resource_metrics"].as_array().into_iter().flatten() {
-            for sm in rm["scope_metrics"].as_array().into_iter().flatten() {
-                for metric in sm["metrics"].as_array().into_iter().flatten() {
-                    if metric["name"] == name {
-                        out.push(metric);
-                    }
-                }
-            }
-        }
-    }
-    out
+/// Called only under a remote parent that was not sampled.
+#[traced]
+fn e2e_unsampled() -> u32 {
+    std::hint::black_box(7)
 }
 
-fn attribute<'a>(point: &'a Json, key: &str) -> Option<&'a str> {
-    point["attributes"].as_array()?.iter().find(|kv| kv["key"] == key)?["value"]["string_value"].as_str()
-}
-
-/// The data points of the last export of `name` whose `function` is `function`.
-fn last_points<'a>(requests: &'a Json, name: &str, kind: &str, function: &str) -> Vec<&'a Json> {
-    let Some(metric) = metrics_named(requests, name).last().copied() else { return Vec::new() };
-    metric[kind]["data_points"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| attribute(p, "function") == Some(function))
-        .collect()
-}
-
-fn int(value: &Json) -> i64 {
-    match value {
-        Json::String(s) => s.parse().unwrap(),
-        other => other.as_i64().unwrap(),
-    }
+fn under_unsampled_parent<T>(f: impl FnOnce() -> T) -> T {
+    let parent = SpanContext::new(
+        TraceId::from_bytes([7; 16]),
+        SpanId::from_bytes([7; 8]),
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    );
+    let _attached = Context::new().with_remote_span_context(parent).attach();
+    f()
 }
 
 #[test]
@@ -84,18 +67,12 @@ fn red_metrics_and_the_meter_api_arrive_over_otlp_http() {
     e2e_checkout(2).unwrap();
     e2e_checkout(5).unwrap();
     e2e_checkout(0).unwrap_err();
+    under_unsampled_parent(|| (e2e_unsampled(), e2e_unsampled()));
     let orders = trace_runtime::meter("shop").u64_counter("orders.placed").with_unit("{order}").build();
     orders.add(4, &[KeyValue::new("function", "meter-api"), KeyValue::new("payment", "card")]);
     guard.flush().unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let requests = loop {
-        let requests = session.metrics();
-        if !last_points(&requests, "function.calls", "sum", "e2e_price").is_empty() || Instant::now() > deadline {
-            break requests;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let requests = wait_for_metrics(&session, |r| !last_points(r, "function.calls", "sum", "e2e_price").is_empty());
 
     let calls = metrics_named(&requests, "function.calls");
     let calls = calls.last().unwrap_or_else(|| panic!("no function.calls in {requests:#}"));
@@ -122,6 +99,17 @@ fn red_metrics_and_the_meter_api_arrive_over_otlp_http() {
     let bounds: Vec<f64> =
         durations[0]["explicit_bounds"].as_array().unwrap().iter().map(|b| b.as_f64().unwrap()).collect();
     assert_eq!(bounds, trace_runtime::metrics::DURATION_BOUNDARIES.to_vec());
+    // Both sampled calls of e2e_price ran in spans exported in this run;
+    // the exemplars name them (one per bucket: at least one).
+    let spans = session.wait_for_spans(5, Duration::from_secs(10));
+    assert!(check_exemplars(durations[0], "e2e_price", &spans) >= 1, "{durations:#?}");
+    let checkout = last_points(&requests, "function.calls.duration", "histogram", "e2e_checkout");
+    assert!(check_exemplars(checkout[0], "e2e_checkout", &spans) >= 1, "{checkout:#?}");
+    // Unsampled calls are counted but leave no exemplar.
+    let unsampled = last_points(&requests, "function.calls.duration", "histogram", "e2e_unsampled");
+    assert_eq!(int(&unsampled[0]["count"]), 2, "{unsampled:#?}");
+    assert!(exemplars(unsampled[0]).is_empty(), "{unsampled:#?}");
+    assert!(spans.iter().all(|s| s.name != "e2e_unsampled"));
     let histogram = metrics_named(&requests, "function.calls.duration");
     assert_eq!(histogram.last().unwrap()["unit"], "s");
 

@@ -70,11 +70,23 @@ fn bad_values_name_the_variable() {
 }
 
 #[test]
-fn metrics_over_grpc_asked_for_explicitly_is_an_error() {
-    let err = resolve(&[("OTEL_METRICS_EXPORTER", "otlp"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).unwrap_err();
-    assert!(err.to_string().contains("OTEL_EXPORTER_OTLP_PROTOCOL"), "{err}");
-    // Following gRPC traces, metrics stay off (and stderr says why).
+fn metrics_go_over_grpc_when_the_protocol_says_so() {
+    use trace_runtime::Protocol;
+    let config = resolve(&[("OTEL_METRICS_EXPORTER", "otlp"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).unwrap();
+    let otlp = config.metrics.otlp.unwrap();
+    assert_eq!((otlp.protocol, otlp.endpoint.as_str()), (Protocol::Grpc, "http://localhost:4317"));
+    // Following gRPC traces: the same collector address, no HTTP path.
     let config =
         resolve(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).unwrap();
-    assert!(!config.metrics.is_enabled());
+    let otlp = config.metrics.otlp.unwrap();
+    assert_eq!((otlp.protocol, otlp.endpoint.as_str()), (Protocol::Grpc, "http://c:4317"));
+    let config = resolve(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+        ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:4317"),
+    ])
+    .unwrap();
+    assert_eq!(config.otlp.unwrap().protocol, Protocol::HttpProtobuf, "traces stay on HTTP");
+    let otlp = config.metrics.otlp.unwrap();
+    assert_eq!((otlp.protocol, otlp.endpoint.as_str()), (Protocol::Grpc, "http://m:4317"));
 }

@@ -8,6 +8,8 @@ use std::cell::Cell;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
+use opentelemetry::trace::SpanContext;
+
 use super::site::CallSite;
 use super::{instruments, is_on};
 
@@ -25,6 +27,9 @@ pub(crate) struct Call {
     failed: Cell<bool>,
     /// Sync calls: the caller to make current again when the call ends.
     restore: Option<Option<&'static CallSite>>,
+    /// The ids of the sampled span the call runs in: its duration becomes
+    /// an exemplar. `None` for unsampled calls, which record none.
+    sampled: Option<([u8; 16], [u8; 8])>,
 }
 
 impl Call {
@@ -44,13 +49,22 @@ impl Call {
         site.in_flight.fetch_add(1, Relaxed);
         let caller = CURRENT.with(Cell::get);
         let restore = sync.then(|| CURRENT.with(|current| current.replace(Some(site))));
-        Call { site, caller, started: Instant::now(), failed: Cell::new(false), restore }
+        Call { site, caller, started: Instant::now(), failed: Cell::new(false), restore, sampled: None }
     }
 
     /// The call failed: an `Err` return recorded as an error, or a panic.
     #[inline]
     pub(crate) fn fail(&self) {
         self.failed.set(true);
+    }
+
+    /// The call runs in this span: if it is sampled, the call's duration is
+    /// kept as an exemplar pointing at it.
+    #[inline]
+    pub(crate) fn runs_in(&mut self, span: &SpanContext) {
+        if span.is_sampled() {
+            self.sampled = Some((span.trace_id().to_bytes(), span.span_id().to_bytes()));
+        }
     }
 
     /// The function this call runs, for nested calls on each poll.
@@ -69,8 +83,11 @@ impl Drop for Call {
         site.in_flight.fetch_sub(1, Relaxed);
         let counts = site.counts_for(self.caller);
         counts.add(self.failed.get());
+        if let Some((trace_id, span_id)) = self.sampled {
+            counts.exemplars.offer(trace_id, span_id, seconds);
+        }
         let overflowed = std::ptr::eq(counts, &site.overflow);
-        instruments::record_duration(site, self.caller, overflowed, seconds);
+        instruments::record_duration(site, self.caller, counts, overflowed, seconds);
     }
 }
 

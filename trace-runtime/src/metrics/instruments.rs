@@ -9,9 +9,12 @@
 //!
 //! Calls and calls in progress are atomics in each call site, read by
 //! observable instruments at collection time. The duration histogram is the
-//! SDK's own: its public API has no way to hand it buckets counted
-//! elsewhere, so each call records into it (an attribute-set lookup).
+//! SDK's own (its public API has no way to hand it buckets counted
+//! elsewhere), bound once per (call site, caller) to its attribute set, so a
+//! call records into it with no attribute-set lookup (the SDK's bound
+//! instruments: a lock on that one data point's buckets).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
 use opentelemetry::metrics::{Histogram, Meter, MeterProvider as _};
@@ -23,13 +26,21 @@ use super::site::{self, CallSite, Counts};
 /// The instrumentation scope of the RED metrics.
 pub(crate) const SCOPE: &str = "trace-runtime";
 
+/// The name of the duration histogram.
+pub(crate) const DURATION_NAME: &str = "function.calls.duration";
+
 /// Bucket boundaries of `function.calls.duration`, in seconds: autometrics'
 /// defaults, from 5 ms to 10 s.
 pub const DURATION_BOUNDARIES: [f64; 14] =
     [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 
-/// The duration histogram of the installed provider.
-static DURATION: RwLock<Option<Histogram<f64>>> = RwLock::new(None);
+/// The duration histogram of the installed provider, with the generation
+/// it belongs to.
+static DURATION: RwLock<Option<(u64, Histogram<f64>)>> = RwLock::new(None);
+
+/// Changes whenever a provider is installed or removed: a call site's bound
+/// histogram of an older generation is bound again.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 const FUNCTION: Key = Key::from_static_str("function");
 const MODULE: Key = Key::from_static_str("module");
@@ -69,17 +80,20 @@ pub(crate) fn register(provider: &SdkMeterProvider) {
         })
         .build();
     let histogram = meter
-        .f64_histogram("function.calls.duration")
+        .f64_histogram(DURATION_NAME)
         .with_description("Duration of calls of #[traced] functions")
         .with_unit("s")
         .with_boundaries(DURATION_BOUNDARIES.to_vec())
         .build();
-    *DURATION.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(histogram);
+    let mut duration = DURATION.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    *duration = Some((GENERATION.fetch_add(1, Ordering::AcqRel) + 1, histogram));
 }
 
 /// Forgets the histogram of a provider being shut down.
 pub(crate) fn unregister() {
-    *DURATION.write().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    let mut duration = DURATION.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+    *duration = None;
 }
 
 fn caller_attributes(caller: Option<&'static CallSite>) -> Vec<KeyValue> {
@@ -104,34 +118,56 @@ fn observe_counts(site: &CallSite, counts: &Counts, extra: Vec<KeyValue>, mut ob
     }
 }
 
-/// Records one call's duration.
-/// Calls from a caller past [`MAX_CALLERS`](site::MAX_CALLERS) are
-/// recorded together, as they are counted.
+/// Records one call's duration into the data point of `counts` (calls from
+/// `caller`, or the overflow of callers past
+/// [`MAX_CALLERS`](site::MAX_CALLERS), recorded together as they are
+/// counted): through its bound histogram, bound on its first call under
+/// each provider.
 pub(crate) fn record_duration(
     site: &'static CallSite,
     caller: Option<&'static CallSite>,
+    counts: &Counts,
     overflowed: bool,
     seconds: f64,
 ) {
-    let guard = DURATION.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some(histogram) = guard.as_ref() else { return };
-    if overflowed {
-        let attributes = [
+    let generation = GENERATION.load(Ordering::Acquire);
+    {
+        let bound = counts.duration.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((bound_to, histogram)) = bound.as_ref() {
+            if *bound_to == generation {
+                histogram.record(seconds);
+                return;
+            }
+        }
+    }
+    bind_and_record(site, caller, counts, overflowed, seconds);
+}
+
+#[cold]
+fn bind_and_record(
+    site: &'static CallSite,
+    caller: Option<&'static CallSite>,
+    counts: &Counts,
+    overflowed: bool,
+    seconds: f64,
+) {
+    let duration = DURATION.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some((generation, histogram)) = duration.as_ref() else { return };
+    let bound = if overflowed {
+        histogram.bind(&[
             KeyValue::new(FUNCTION, Value::from(site.function)),
             KeyValue::new(MODULE, Value::from(site.module)),
             KeyValue::new(OVERFLOW, true),
-        ];
-        histogram.record(seconds, &attributes);
+        ])
     } else {
         let (caller_function, caller_module) = caller.map_or(("", ""), |c| (c.function, c.module));
-        histogram.record(
-            seconds,
-            &[
-                KeyValue::new(FUNCTION, Value::from(site.function)),
-                KeyValue::new(MODULE, Value::from(site.module)),
-                KeyValue::new(CALLER_FUNCTION, Value::from(caller_function)),
-                KeyValue::new(CALLER_MODULE, Value::from(caller_module)),
-            ],
-        );
-    }
+        histogram.bind(&[
+            KeyValue::new(FUNCTION, Value::from(site.function)),
+            KeyValue::new(MODULE, Value::from(site.module)),
+            KeyValue::new(CALLER_FUNCTION, Value::from(caller_function)),
+            KeyValue::new(CALLER_MODULE, Value::from(caller_module)),
+        ])
+    };
+    bound.record(seconds);
+    *counts.duration.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((*generation, bound));
 }

@@ -19,10 +19,23 @@
 //! polling it when it started), empty at a root. `#[traced(metrics = false)]`
 //! leaves a function out. With metrics off, a traced call pays one relaxed
 //! atomic load for them.
+//!
+//! **Exemplars.** A call that ran in a sampled span leaves its span's trace
+//! and span id on its `function.calls.duration` bucket: for each data point
+//! (function and caller), the last such call per bucket is kept and sent
+//! with the point by the OTLP exporter (HTTP and gRPC), so that a slow
+//! bucket leads to a trace. Unsampled calls leave none. With delta
+//! temporality each exemplar is sent once; with cumulative, a bucket keeps
+//! its latest. Histograms made through [`meter`] get none yet: the SDK
+//! records them with no hook, so this would mean wrapping every instrument
+//! the meter makes and keying exemplars by attribute set.
 
 mod call;
 mod console;
+mod exemplars;
 mod instruments;
+#[cfg(feature = "otlp")]
+mod otlp_exemplars;
 mod site;
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -33,6 +46,8 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 pub(crate) use call::{Call, Polling};
 pub use console::ConsoleMetricExporter;
 pub use instruments::DURATION_BOUNDARIES;
+#[cfg(feature = "otlp")]
+pub(crate) use otlp_exemplars::attach as attach_exemplars;
 #[doc(hidden)]
 pub use site::CallSite;
 

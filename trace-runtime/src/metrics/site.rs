@@ -4,7 +4,11 @@
 //! (`instruments.rs`) read them at collection time.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, RwLock};
+
+use opentelemetry::metrics::BoundHistogram;
+
+use super::exemplars::Reservoir;
 
 /// Distinct callers counted apart per call site; calls from any further
 /// caller are counted together under `otel.metric.overflow = true`, as the
@@ -34,16 +38,25 @@ pub(crate) struct Callers {
     pub(crate) counts: Counts,
 }
 
-/// Finished calls by result.
+/// Finished calls by result, and the duration data point: its histogram
+/// bound to its attributes (with the provider generation it belongs to) and
+/// its exemplars.
 #[derive(Debug, Default)]
 pub(crate) struct Counts {
     pub(crate) ok: AtomicU64,
     pub(crate) error: AtomicU64,
+    pub(crate) duration: RwLock<Option<(u64, BoundHistogram<f64>)>>,
+    pub(crate) exemplars: Reservoir,
 }
 
 impl Counts {
     const fn new() -> Self {
-        Counts { ok: AtomicU64::new(0), error: AtomicU64::new(0) }
+        Counts {
+            ok: AtomicU64::new(0),
+            error: AtomicU64::new(0),
+            duration: RwLock::new(None),
+            exemplars: Reservoir::new(),
+        }
     }
 
     pub(crate) fn add(&self, failed: bool) {

@@ -29,7 +29,10 @@ impl Entered {
         Entered { active: None, call }
     }
 
-    pub(crate) fn new(cx: Option<Context>, call: Option<Call>) -> Self {
+    pub(crate) fn new(cx: Option<Context>, mut call: Option<Call>) -> Self {
+        if let (Some(call), Some(cx)) = (&mut call, &cx) {
+            call.runs_in(cx.span().span_context());
+        }
         Entered { active: cx.map(|cx| Active { attached: cx.clone().attach(), cx }), call }
     }
 

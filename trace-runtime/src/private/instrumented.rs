@@ -39,7 +39,11 @@ pin_project! {
 impl<F> Instrumented<F> {
     #[inline]
     pub fn new(begun: Begun, inner: F) -> Self {
-        Instrumented { inner, cx: begun.cx, call: begun.call }
+        let Begun { cx, mut call } = begun;
+        if let (Some(call), Some(cx)) = (&mut call, &cx) {
+            call.runs_in(cx.span().span_context());
+        }
+        Instrumented { inner, cx, call }
     }
 }
 

@@ -40,7 +40,7 @@ pub(crate) fn build(
     }
     #[cfg(feature = "otlp")]
     if let Some(otlp) = &config.otlp {
-        builder = periodic(builder, super::otlp::metrics_http(otlp, config.temporality)?, config);
+        builder = periodic(builder, super::otlp_metrics::build(otlp, config.temporality)?, config);
     }
     Ok(Some(builder.build()))
 }

@@ -99,19 +99,12 @@ pub(crate) struct MetricsSettings {
     pub(crate) custom_exporters: usize,
 }
 
-/// How the metrics destinations were chosen: asked for, or following traces.
-#[derive(PartialEq, Eq)]
-enum Choice {
-    Explicit,
-    FollowingTraces,
-}
-
 pub(crate) fn resolve(code: &Settings, env: &Env<'_>) -> Result<MetricsConfig, Error> {
     let m = &code.metrics;
     if m.off {
         return Ok(MetricsConfig::off());
     }
-    let (console, otlp, choice) = destinations(code, env)?;
+    let (console, otlp) = destinations(code, env)?;
     let interval = match m.interval {
         Some(interval) if interval.is_zero() || interval > Duration::from_millis(env::MAX_MILLIS) => {
             return Err(Error::InvalidConfig {
@@ -135,15 +128,15 @@ pub(crate) fn resolve(code: &Settings, env: &Env<'_>) -> Result<MetricsConfig, E
             },
         },
     };
-    let otlp = if otlp { otlp_config(code, env, choice)? } else { None };
+    let otlp = if otlp { Some(otlp_config(code, env)?) } else { None };
     Ok(MetricsConfig { console, otlp, interval, temporality, custom_exporters: m.custom_exporters })
 }
 
-/// Console and/or OTLP, and whether that was asked for.
-fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool, Choice), Error> {
+/// Console and/or OTLP.
+fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool), Error> {
     let m = &code.metrics;
     if m.console || m.otlp_selected || m.custom_exporters > 0 {
-        return Ok((m.console, m.otlp_selected, Choice::Explicit));
+        return Ok((m.console, m.otlp_selected));
     }
     const ACCEPTED: &str = "a comma-separated list of otlp and console, or none";
     if let Some(value) = env.get(env::METRICS_EXPORTER)? {
@@ -170,12 +163,12 @@ fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool, Choice), 
                 "console or none (otlp needs the `otlp` cargo feature of trace-runtime)",
             ));
         }
-        return Ok((console, otlp, Choice::Explicit));
+        return Ok((console, otlp));
     }
     let endpoint_set = code.otlp.selected
         || env.first(&[env::OTLP_METRICS_ENDPOINT, env::OTLP_ENDPOINT])?.is_some()
         || (code.custom_exporters == 0 && env.get(env::OTLP_TRACES_ENDPOINT)?.is_some() && traces_to_otlp(env)?);
-    Ok((false, endpoint_set && cfg!(feature = "otlp"), Choice::FollowingTraces))
+    Ok((false, endpoint_set && cfg!(feature = "otlp")))
 }
 
 /// Whether `OTEL_TRACES_EXPORTER` leaves traces on OTLP (unset, or naming it).
@@ -183,15 +176,17 @@ fn traces_to_otlp(env: &Env<'_>) -> Result<bool, Error> {
     Ok(env.get(env::TRACES_EXPORTER)?.is_none_or(|v| v.to_ascii_lowercase().contains("otlp")))
 }
 
-/// The OTLP metrics exporter's settings. gRPC metrics are not built yet:
-/// asked for explicitly, that is an error; merely following gRPC traces,
-/// metrics stay off and `install()` says so on stderr.
-fn otlp_config(code: &Settings, env: &Env<'_>, choice: Choice) -> Result<Option<OtlpConfig>, Error> {
+/// The OTLP metrics exporter's settings: HTTP/protobuf, or gRPC with the
+/// `grpc` cargo feature (without it, `config::otlp` refuses `grpc` with an
+/// error naming the feature).
+fn otlp_config(code: &Settings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
     let m = &code.metrics;
     // The code's OTLP settings apply to metrics too; a traces endpoint
-    // given in code becomes its metrics path.
+    // given in code becomes its metrics path (over HTTP; a gRPC collector
+    // takes every signal at the same address).
+    let from_traces = m.endpoint.is_none() && env.get(env::OTLP_METRICS_ENDPOINT).ok().flatten().is_none();
     let endpoint = m.endpoint.clone().or_else(|| {
-        if env.get(env::OTLP_METRICS_ENDPOINT).ok().flatten().is_some() {
+        if !from_traces {
             return None;
         }
         code.otlp.endpoint.as_deref().map(|url| {
@@ -209,25 +204,11 @@ fn otlp_config(code: &Settings, env: &Env<'_>, choice: Choice) -> Result<Option<
         compression: code.otlp.compression,
         tls: code.otlp.tls.clone(),
     };
-    let resolved = config::otlp(&settings, env, &METRICS)?;
-    if resolved.protocol == Protocol::Grpc {
-        if choice == Choice::Explicit {
-            return Err(match env.first(&[env::OTLP_METRICS_PROTOCOL, env::OTLP_PROTOCOL])? {
-                Some((variable, value)) if settings.protocol.is_none() => {
-                    invalid(variable, value, "http/protobuf (metrics over gRPC are not supported yet)")
-                }
-                _ => Error::InvalidConfig {
-                    setting: "metrics_otlp_protocol",
-                    value: "Grpc".to_owned(),
-                    accepted: "HttpProtobuf (metrics over gRPC are not supported yet)",
-                },
-            });
+    let mut resolved = config::otlp(&settings, env, &METRICS)?;
+    if resolved.protocol == Protocol::Grpc && from_traces {
+        if let Some(url) = &code.otlp.endpoint {
+            resolved.endpoint = url.clone();
         }
-        eprintln!(
-            "trace-runtime: metrics are not exported: OTLP metrics over gRPC are not supported yet; set \
-             OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/protobuf (and an HTTP endpoint) to export them"
-        );
-        return Ok(None);
     }
-    Ok(Some(resolved))
+    Ok(resolved)
 }

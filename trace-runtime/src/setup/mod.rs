@@ -16,6 +16,8 @@ mod env;
 mod error;
 #[cfg(feature = "grpc")]
 mod grpc;
+#[cfg(feature = "grpc")]
+mod grpc_metrics;
 mod guard;
 /// Shared with the test capture, which applies the installed limits.
 pub(crate) mod limits;
@@ -25,6 +27,8 @@ mod metrics_config;
 mod operation_name;
 #[cfg(feature = "otlp")]
 mod otlp;
+#[cfg(feature = "otlp")]
+mod otlp_metrics;
 mod report;
 mod sampler;
 /// Shared with the test capture, which keeps each attribute key once too.
@@ -725,14 +729,16 @@ impl Builder {
     }
 
     /// The OTLP transport of metrics (else `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL`
-    /// / `OTEL_EXPORTER_OTLP_PROTOCOL`); only HTTP/protobuf for now. Headers,
-    /// timeout and compression are those of [`otlp_header`](Self::otlp_header)
-    /// and friends (else `OTEL_EXPORTER_OTLP_METRICS_HEADERS`, ...).
+    /// / `OTEL_EXPORTER_OTLP_PROTOCOL`): HTTP/protobuf, HTTP/JSON, or gRPC
+    /// with the `grpc` cargo feature. Headers, timeout and compression are those of
+    /// [`otlp_header`](Self::otlp_header) and friends (else
+    /// `OTEL_EXPORTER_OTLP_METRICS_HEADERS`, ...).
     ///
     /// ```
     /// use trace_runtime::Protocol;
     ///
     /// let config = trace_runtime::init()
+    ///     .env_lookup(|_| None)
     ///     .metrics_otlp_endpoint("http://collector:4318")
     ///     .metrics_otlp_protocol(Protocol::HttpProtobuf)
     ///     .resolve()

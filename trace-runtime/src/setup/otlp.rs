@@ -93,26 +93,6 @@ pub(crate) fn build(
     }
 }
 
-/// The OTLP/HTTP metrics exporter, on the same blocking client (the
-/// periodic reader exports from its own thread).
-pub(crate) fn metrics_http(
-    config: &OtlpConfig,
-    temporality: opentelemetry_sdk::metrics::Temporality,
-) -> Result<opentelemetry_otlp::MetricExporter, Error> {
-    let cause = Arc::new(LastCause::default());
-    let mut builder = opentelemetry_otlp::MetricExporter::builder()
-        .with_http()
-        .with_protocol(http_protocol(config))
-        .with_endpoint(config.endpoint.clone())
-        .with_timeout(config.timeout)
-        .with_http_client(http_client(config, config.timeout, cause)?)
-        .with_temporality(temporality);
-    if let Some(compression) = compression(config) {
-        builder = builder.with_compression(compression);
-    }
-    builder.build().map_err(|e| Error::Exporter(e.to_string()))
-}
-
 /// How the loss report names this exporter.
 pub(crate) fn label(config: &OtlpConfig) -> String {
     format!("OTLP {} {}", config.protocol, config.endpoint)
@@ -165,7 +145,7 @@ pub(crate) fn http_client(
 
 /// The blocking client starts its own runtime thread; building it inside an
 /// async runtime would panic, so it is built on a thread of its own.
-fn blocking_client(builder: reqwest::blocking::ClientBuilder) -> Result<reqwest::blocking::Client, Error> {
+pub(crate) fn blocking_client(builder: reqwest::blocking::ClientBuilder) -> Result<reqwest::blocking::Client, Error> {
     std::thread::Builder::new()
         .name("trace-runtime-otlp-setup".to_owned())
         .spawn(move || builder.build())
