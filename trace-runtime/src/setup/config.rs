@@ -14,6 +14,8 @@ use opentelemetry_sdk::trace::Sampler;
 
 use super::datadog::{self, DatadogConfig, DatadogSettings};
 use super::env::{self, invalid, Env};
+pub use super::logs_config::LogsConfig;
+use super::logs_config::LogsSettings;
 pub use super::metrics_config::MetricsConfig;
 use super::metrics_config::MetricsSettings;
 use super::{sampler, Error};
@@ -96,6 +98,8 @@ pub struct Config {
     pub backtraces_on_err: bool,
     /// Metrics export (the OpenTelemetry metrics API and `#[traced]`'s RED metrics).
     pub metrics: MetricsConfig,
+    /// Logs export (the `log` crate and `tracing` events as log records).
+    pub logs: LogsConfig,
 }
 
 impl Config {
@@ -214,6 +218,7 @@ pub(crate) struct Settings {
     pub(crate) propagators: Option<Vec<crate::propagation::Propagator>>,
     pub(crate) backtraces_on_err: Option<bool>,
     pub(crate) metrics: MetricsSettings,
+    pub(crate) logs: LogsSettings,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -283,6 +288,7 @@ pub(crate) fn resolve(
             propagators: Vec::new(),
             backtraces_on_err: false,
             metrics: MetricsConfig::off(),
+            logs: LogsConfig::off(),
         });
     }
     let resource = resource(code, &env)?;
@@ -295,6 +301,7 @@ pub(crate) fn resolve(
     let otlp = if otlp_selected { Some(otlp(&code.otlp, &env, &TRACES)?) } else { None };
     let datadog = if datadog_selected { Some(datadog::resolve(&code.datadog, &env)?) } else { None };
     let metrics = super::metrics_config::resolve(code, &env)?;
+    let logs = super::logs_config::resolve(code, &env, console)?;
     let propagators = propagators(code, &env)?;
     let backtraces_on_err = backtraces_on_err(code, &env)?;
     Ok(Config {
@@ -309,6 +316,7 @@ pub(crate) fn resolve(
         propagators,
         backtraces_on_err,
         metrics,
+        logs,
     })
 }
 

@@ -47,6 +47,8 @@ pub struct Guard {
     shut_down: bool,
     /// The meter provider, when metrics are exported.
     meters: Option<SdkMeterProvider>,
+    /// The logs pipelines, when log records are exported.
+    logs: Option<super::logs::Logs>,
 }
 
 impl Guard {
@@ -57,7 +59,13 @@ impl Guard {
         others: bool,
         meters: Option<SdkMeterProvider>,
     ) -> Self {
-        Guard { provider, timeout, pipelines, others, installed: true, shut_down: false, meters }
+        Guard { provider, timeout, pipelines, others, installed: true, shut_down: false, meters, logs: None }
+    }
+
+    /// Adds the logs of this install (flushed and shut down with the spans).
+    pub(crate) fn with_logs(mut self, logs: Option<super::logs::Logs>) -> Self {
+        self.logs = logs;
+        self
     }
 
     /// The guard of `OTEL_SDK_DISABLED=true`: nothing installed, nothing to do.
@@ -70,6 +78,7 @@ impl Guard {
             installed: false,
             shut_down: false,
             meters: None,
+            logs: None,
         }
     }
 
@@ -111,6 +120,9 @@ impl Guard {
             if let Err(error) = bounded(deadline, move || meters.force_flush()) {
                 errors.push(format!("metrics: {error}"));
             }
+        }
+        if let Some(logs) = &self.logs {
+            errors.extend(logs.flush(deadline).into_iter().map(|e| format!("logs: {e}")));
         }
         if errors.is_empty() {
             Ok(())
@@ -162,6 +174,11 @@ impl Guard {
             let timeout = self.timeout;
             spawn(move || meters.shutdown_with_timeout(timeout))
         });
+        // Log records too (no more taken from here on).
+        let logs = self.logs.take();
+        if let Some(logs) = &logs {
+            logs.begin_shutdown(deadline);
+        }
         for pipeline in &self.pipelines {
             pipeline.begin_shutdown(deadline);
         }
@@ -178,7 +195,11 @@ impl Guard {
             // Metrics never fail the spans' shutdown, but are never lost silently.
             eprintln!("trace-runtime: the last metrics export failed: {error}");
         }
-        let losses: Vec<String> = self.pipelines.iter().filter_map(|p| p.tally().settle()).collect();
+        let mut losses: Vec<String> = self.pipelines.iter().filter_map(|p| p.tally().settle()).collect();
+        // After the trace console printed its trees (and their records).
+        if let Some(logs) = logs {
+            losses.extend(logs.finish(deadline));
+        }
         if !losses.is_empty() {
             let text = losses.join("; ");
             // Reported once, whether or not the caller looks at the result.

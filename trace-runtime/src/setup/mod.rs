@@ -17,6 +17,8 @@ mod error;
 #[cfg(feature = "grpc")]
 mod grpc;
 mod guard;
+mod logs;
+mod logs_config;
 mod metrics;
 mod metrics_config;
 #[cfg(feature = "otlp")]
@@ -37,7 +39,7 @@ use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder};
 use opentelemetry_sdk::Resource;
 
-pub use config::{BatchConfig, Compression, Config, MetricsConfig, OtlpConfig, Protocol};
+pub use config::{BatchConfig, Compression, Config, LogsConfig, MetricsConfig, OtlpConfig, Protocol};
 pub use console::ConsoleExporter;
 pub use datadog::DatadogConfig;
 pub use error::Error;
@@ -104,6 +106,7 @@ pub fn init() -> Builder {
         max_export_bytes: split::DEFAULT_MAX_EXPORT_BYTES,
         lookup: None,
         metric_readers: Vec::new(),
+        log_exporters: Vec::new(),
     }
 }
 
@@ -127,6 +130,7 @@ pub struct Builder {
     max_export_bytes: usize,
     lookup: Option<Lookup>,
     metric_readers: Vec<metrics::AddReader>,
+    log_exporters: Vec<logs::AddExporter>,
 }
 
 impl Builder {
@@ -723,8 +727,11 @@ impl Builder {
         for add in self.processors {
             builder = add(builder, &mut pipes);
         }
+        // Log records of printed traces are printed inside their tree.
+        let shelf = (config.console && config.logs.console).then(|| Arc::new(logs::Shelf::default()));
         if config.console {
-            builder = pipes.batched(builder, ConsoleExporter::stderr(), "the console".to_owned(), None);
+            let console = ConsoleExporter::stderr().with_log_shelf(shelf.clone());
+            builder = pipes.batched(builder, console, "the console".to_owned(), None);
         }
         #[cfg(feature = "otlp")]
         if let Some(otlp) = &config.otlp {
@@ -741,7 +748,8 @@ impl Builder {
             let exporter = datadog::build(datadog, timeout, Arc::clone(&cause))?;
             builder = pipes.batched(builder, exporter, datadog::label(datadog), Some(cause));
         }
-        let meters = metrics::build(&config.metrics, resource, self.metric_readers)?;
+        let meters = metrics::build(&config.metrics, resource.clone(), self.metric_readers)?;
+        let logs = logs::build(&config.logs, resource, self.log_exporters, shelf)?;
         let provider = builder.build();
         // Declaring the sampler lets spans it is known to drop skip the SDK.
         if !dispatch::install_own_sampled(provider.clone(), Arc::from(config.service_name()), &config.sampler) {
@@ -753,15 +761,22 @@ impl Builder {
             if let Some(meters) = meters {
                 let _ = meters.shutdown_with_timeout(Duration::ZERO);
             }
+            if let Some(logs) = logs {
+                logs.begin_shutdown(std::time::Instant::now());
+                let _ = logs.finish(std::time::Instant::now());
+            }
             return Err(Error::AlreadyInstalled);
         }
         if let Some(meters) = &meters {
             crate::metrics::install(meters);
         }
+        if let Some(logs) = &logs {
+            logs.activate();
+        }
         #[cfg(feature = "tracing")]
         crate::tracing_bridge::install_default();
         install_propagation_and_errors(&config);
-        Ok(Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others, meters))
+        Ok(Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others, meters).with_logs(logs))
     }
 }
 
