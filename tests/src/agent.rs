@@ -410,6 +410,14 @@ impl Session<'_> {
         serde_json::from_slice(&body).unwrap_or_else(|e| panic!("test agent returned non-JSON for {path}: {e}"))
     }
 
+    /// The OTLP logs export requests of this session, in arrival order:
+    /// `ExportLogsServiceRequest`s as JSON with proto field names.
+    pub fn logs(&self) -> Json {
+        let path = format!("/test/session/logs?test_session_token={}", self.token);
+        let body = self.agent.get_ok(&path);
+        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("test agent returned non-JSON for {path}: {e}"))
+    }
+
     /// Like [`TestAgent::spans`], for this session.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
         spans_from_requests(&self.traces())
@@ -728,7 +736,7 @@ fn any_value(v: &Json) -> AttrValue {
 
 /// Trace/span ids: hex in OTLP/JSON, base64 in protobuf's JSON mapping.
 /// Returned as lower-case hex, `""` when absent or empty.
-fn id_hex(v: &Json) -> String {
+pub fn id_hex(v: &Json) -> String {
     let s = v.as_str().unwrap_or_default();
     let is_hex = (s.len() == 32 || s.len() == 16) && s.bytes().all(|b| b.is_ascii_hexdigit());
     if is_hex {

@@ -227,10 +227,11 @@ fn otlp_config(code: &Settings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
         if env.get(env::OTLP_LOGS_ENDPOINT).ok().flatten().is_some() {
             return None;
         }
-        code.otlp.endpoint.as_deref().map(|url| {
-            let base = url.trim_end_matches('/');
-            let base = base.strip_suffix(config::TRACES.path).unwrap_or(base);
-            join_path(base, LOGS.path)
+        // `…/v1/traces` becomes `…/v1/logs`; a bare address stays bare
+        // (HTTP then gets `/v1/logs`, gRPC keeps the address).
+        code.otlp.endpoint.as_deref().map(|url| match url.trim_end_matches('/').strip_suffix(config::TRACES.path) {
+            Some(base) => join_path(base, LOGS.path),
+            None => url.to_owned(),
         })
     });
     let settings = OtlpSettings {
@@ -270,6 +271,19 @@ mod tests {
         let none =
             resolve_with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"), ("OTEL_LOGS_EXPORTER", "none")]).unwrap();
         assert!(!none.is_enabled());
+        #[cfg(feature = "grpc")]
+        {
+            let grpc = super::super::init()
+                .env_lookup(|_| None)
+                .otlp_protocol(Protocol::Grpc)
+                .otlp_endpoint("http://c:4317")
+                .resolve()
+                .unwrap();
+            assert_eq!(grpc.logs.otlp.unwrap().endpoint, "http://c:4317", "a gRPC address gets no path");
+        }
+        let path =
+            super::super::init().env_lookup(|_| None).otlp_endpoint("http://c/otel/v1/traces").resolve().unwrap();
+        assert_eq!(path.logs.otlp.unwrap().endpoint, "http://c/otel/v1/logs");
         let both = resolve_with(&[("OTEL_LOGS_EXPORTER", "console,otlp")]).unwrap();
         assert!(both.console && both.otlp.is_some());
     }
