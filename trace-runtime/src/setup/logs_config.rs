@@ -299,7 +299,7 @@ mod tests {
                 &[("OTEL_BLRP_MAX_QUEUE_SIZE", "8"), ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "9")][..],
                 "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
             ),
-            (&[("RUST_LOG", "loud")][..], "RUST_LOG"),
+            (&[("RUST_LOG", "my_app=loud")][..], "RUST_LOG"),
             (
                 &[("OTEL_LOGS_EXPORTER", "otlp"), ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "smoke")][..],
                 "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",

@@ -161,12 +161,6 @@ impl LogPipeline {
             first.map(|e| format!("; first error: {e}")).unwrap_or_default()
         ))
     }
-
-    /// Records exported so far.
-    #[cfg(test)]
-    pub(crate) fn exported(&self) -> u64 {
-        self.shared.books.exported.load(Ordering::Relaxed)
-    }
 }
 
 impl Shared {
@@ -319,5 +313,113 @@ impl<E: LogExporter> Worker<E> {
         self.last_report = Some(now);
         self.failures = 0;
         self.lost = 0;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use opentelemetry::logs::{Logger as _, LoggerProvider as _};
+    use opentelemetry_sdk::logs::SdkLoggerProvider;
+
+    /// Counts what it is given; fails when told to.
+    #[derive(Debug, Clone, Default)]
+    struct Counting {
+        records: Arc<AtomicU64>,
+        fail: Arc<AtomicBool>,
+    }
+
+    impl LogExporter for Counting {
+        async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+            if self.fail.load(Ordering::Relaxed) {
+                return Err(OTelSdkError::InternalFailure("collector down".to_owned()));
+            }
+            self.records.fetch_add(batch.iter().count() as u64, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+
+    fn batch(max_queue_size: usize) -> BatchConfig {
+        BatchConfig {
+            max_queue_size,
+            schedule_delay: Duration::from_secs(3600),
+            max_export_batch_size: 4,
+            export_timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn every_record_is_exported_or_counted_lost_once() {
+        let exporter = Counting::default();
+        let pipeline =
+            LogPipeline::start(exporter.clone(), "test".to_owned(), &batch(64), &Resource::builder_empty().build())
+                .unwrap();
+        let provider = SdkLoggerProvider::builder().with_log_processor(pipeline.clone()).build();
+        let logger = provider.logger("t");
+        for _ in 0..10 {
+            logger.emit(logger.create_log_record());
+        }
+        pipeline.flush(Instant::now() + Duration::from_secs(5)).unwrap();
+        assert_eq!(exporter.records.load(Ordering::Relaxed), 10, "a flush exports everything queued");
+
+        exporter.fail.store(true, Ordering::Relaxed);
+        for _ in 0..3 {
+            logger.emit(logger.create_log_record());
+        }
+        pipeline.flush(Instant::now() + Duration::from_secs(5)).unwrap();
+        pipeline.begin_shutdown(Instant::now() + Duration::from_secs(5));
+        assert!(pipeline.wait(Instant::now() + Duration::from_secs(5)));
+        logger.emit(logger.create_log_record());
+        let losses = pipeline.losses().unwrap();
+        assert!(losses.starts_with("4 log records lost exporting to test"), "{losses}");
+        assert!(losses.contains("3 because the export failed") && losses.contains("1 because made after shutdown"));
+        assert!(losses.contains("first error: collector down"), "{losses}");
+        assert_eq!(pipeline.flush(Instant::now()), Ok(()), "a finished pipeline has nothing to flush");
+    }
+
+    /// Says when an export starts, then holds it until released.
+    #[derive(Debug)]
+    struct Gate {
+        entered: Mutex<std::sync::mpsc::Sender<()>>,
+        release: Mutex<std::sync::mpsc::Receiver<()>>,
+        records: Arc<AtomicU64>,
+    }
+
+    impl LogExporter for Gate {
+        async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+            let _ = self.entered.lock().unwrap().send(());
+            let _ = self.release.lock().unwrap().recv();
+            self.records.fetch_add(batch.iter().count() as u64, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_and_never_blocks() {
+        let (entered_tx, entered) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel();
+        let records = Arc::new(AtomicU64::new(0));
+        let gate =
+            Gate { entered: Mutex::new(entered_tx), release: Mutex::new(release_rx), records: Arc::clone(&records) };
+        let pipeline =
+            LogPipeline::start(gate, "small".to_owned(), &batch(2), &Resource::builder_empty().build()).unwrap();
+        let provider = SdkLoggerProvider::builder().with_log_processor(pipeline.clone()).build();
+        let logger = provider.logger("t");
+        // Two records make a batch (the batch size is capped by the queue's 2):
+        // its export is held, and the queue of 2 fills behind it.
+        logger.emit(logger.create_log_record());
+        logger.emit(logger.create_log_record());
+        entered.recv_timeout(Duration::from_secs(5)).unwrap();
+        for _ in 0..5 {
+            logger.emit(logger.create_log_record());
+        }
+        let losses = pipeline.losses().unwrap();
+        assert!(losses.starts_with("3 log records lost exporting to small (3 because the queue was full"), "{losses}");
+        for _ in 0..2 {
+            release.send(()).unwrap();
+        }
+        pipeline.flush(Instant::now() + Duration::from_secs(5)).unwrap();
+        assert_eq!(records.load(Ordering::Relaxed), 4);
     }
 }
