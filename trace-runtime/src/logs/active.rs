@@ -10,6 +10,7 @@ use opentelemetry::trace::TraceContextExt;
 use opentelemetry::Context;
 use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger, SdkLoggerProvider};
 
+use super::capture;
 use super::filter::{Filter, Level};
 
 /// Whether records are exported at all: the bridges' first, relaxed, check.
@@ -39,14 +40,15 @@ pub(crate) fn is_on() -> bool {
     ON.load(Ordering::Relaxed)
 }
 
-/// Whether a record of `level` from `target` would be exported.
+/// Whether a record of `level` from `target` would be exported or captured.
 pub(crate) fn enabled(level: Level, target: &str) -> bool {
-    is_on()
-        && ACTIVE
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|active| active.filter.enabled(level, target))
+    capture::any()
+        || is_on()
+            && ACTIVE
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .is_some_and(|active| active.filter.enabled(level, target))
 }
 
 /// Whose ids a record carries.
@@ -59,24 +61,48 @@ pub(crate) enum Ids<'a> {
     Nothing,
 }
 
-/// Emits one record of `level` from `target`, filled by `fill`, when the
-/// filter keeps it. Records made by the export threads themselves (the HTTP
-/// and gRPC clients' own logs) are not exported: they would feed themselves.
+/// Emits one record of `level` from `target`, filled by `fill`, to the
+/// installed logger when its filter keeps it, and to the test capture whose
+/// context it was made in. Records made by the export threads themselves
+/// (the HTTP and gRPC clients' own logs) are not exported: they would feed
+/// themselves.
 pub(crate) fn emit(level: Level, target: &str, ids: Ids<'_>, fill: impl FnOnce(&mut SdkLogRecord)) {
-    if !is_on() || is_export_thread() {
+    if !is_wanted() || is_export_thread() {
         return;
     }
-    let active = ACTIVE.read().unwrap_or_else(PoisonError::into_inner);
-    let Some(active) = active.as_ref() else { return };
-    if !active.filter.enabled(level, target) {
+    let sink = match &ids {
+        Ids::Of(cx) => capture::sink_in(cx),
+        Ids::Current | Ids::Nothing => {
+            if capture::any() {
+                Context::map_current(|cx| cx.get::<capture::CaptureSink>().cloned())
+            } else {
+                None
+            }
+        }
+    };
+    let active = is_on().then(|| ACTIVE.read().unwrap_or_else(PoisonError::into_inner));
+    let installed = active.as_ref().and_then(|a| a.as_ref()).filter(|a| a.filter.enabled(level, target));
+    if installed.is_none() && sink.is_none() {
         return;
     }
-    let mut record = active.logger.create_log_record();
+    let mut record = match installed {
+        Some(active) => active.logger.create_log_record(),
+        None => capture::blank_record(),
+    };
     let (severity, text) = level.severity();
     record.set_severity_number(severity);
     record.set_severity_text(text);
     record.set_timestamp(std::time::SystemTime::now());
     fill(&mut record);
+    if let Some(sink) = sink {
+        let span = match &ids {
+            Ids::Current => Some(Context::map_current(capture::span_of)),
+            Ids::Of(cx) => Some(capture::span_of(cx)),
+            Ids::Nothing => None,
+        };
+        sink.keep(record.clone(), span);
+    }
+    let Some(active) = installed else { return };
     match ids {
         // The SDK stamps the current span's ids.
         Ids::Current => active.logger.emit(record),
@@ -96,6 +122,11 @@ pub(crate) fn emit(level: Level, target: &str, ids: Ids<'_>, fill: impl FnOnce(&
             active.logger.emit(record);
         }
     }
+}
+
+/// Whether a record would go anywhere: logs exported, or a capture open.
+pub(crate) fn is_wanted() -> bool {
+    is_on() || capture::any()
 }
 
 fn is_export_thread() -> bool {

@@ -121,6 +121,15 @@ pub(crate) fn install_default(filter: &Filter) -> bool {
     true
 }
 
+/// Called when a test capture opens: sets the bridge when the process has
+/// no logger yet, letting every level through, so captures see `log`
+/// records; a logger the application set is left alone.
+pub(crate) fn install_for_captures() {
+    if !OURS.load(Ordering::Acquire) {
+        let _ = (Logger { yours: None }).install();
+    }
+}
+
 fn level(level: log::Level) -> Level {
     match level {
         log::Level::Error => Level::Error,

@@ -32,20 +32,23 @@
 //! One job per file: `ids` (the current span's ids for a log line),
 //! `filter` (which records are kept: `RUST_LOG` syntax), `active` (the
 //! logger `install()` set up, and emitting into it), `bridge` (the `log`
-//! crate's records), `lost` (records that could not be exported).
+//! crate's records), `capture` (records kept for a test capture), `lost`
+//! (records that could not be exported).
 
 mod active;
 #[cfg(feature = "log")]
 mod bridge;
+mod capture;
 mod filter;
 mod ids;
 mod lost;
 
-pub(crate) use active::{emit, install, is_on, uninstall, Ids};
+pub(crate) use active::{emit, install, is_wanted, uninstall, Ids};
 #[cfg(feature = "log")]
 pub(crate) use bridge::install_default as install_log_bridge;
 #[cfg(feature = "log")]
 pub use bridge::{logger, Logger};
+pub(crate) use capture::CaptureSink;
 pub(crate) use filter::{Filter, Level};
 pub use ids::{log_ids, LogIds};
 pub(crate) use lost::count_lost;

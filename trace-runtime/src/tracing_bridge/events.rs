@@ -28,7 +28,7 @@ use crate::logs::{self, Ids, Level as LogLevel};
 /// record while logs are exported; `cx` is `None` for an event outside any
 /// span (`parent: None`).
 pub(super) fn record(event: &Event<'_>, cx: Option<&Context>) {
-    if logs::is_on() {
+    if logs::is_wanted() {
         log_record(event, cx);
     }
     let Some(cx) = cx else { return };

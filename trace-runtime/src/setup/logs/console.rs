@@ -141,17 +141,20 @@ fn clock(record: &SdkLogRecord) -> String {
 }
 
 fn text(value: &AnyValue, quote: bool) -> String {
-    let s = match value {
+    match value {
         AnyValue::String(s) => {
             let s = s.as_str();
             let cut: String = s.chars().take(MAX_VALUE_CHARS).collect();
             let cut = if cut.len() < s.len() { format!("{cut}… ({} chars)", s.chars().count()) } else { cut };
-            return if quote { format!("{cut:?}") } else { cut };
+            if quote {
+                format!("{cut:?}")
+            } else {
+                cut
+            }
         }
         AnyValue::Int(i) => i.to_string(),
         AnyValue::Double(d) => d.to_string(),
         AnyValue::Boolean(b) => b.to_string(),
         other => format!("{other:?}"),
-    };
-    s
+    }
 }
