@@ -223,7 +223,7 @@ impl Builder {
     /// ```
     /// let config = trace_runtime::init().log_filter("warn,my_app=debug").resolve().unwrap();
     /// assert_eq!(config.logs.filter, "warn,my_app=debug");
-    /// assert!(trace_runtime::init().log_filter("loud").resolve().is_err());
+    /// assert!(trace_runtime::init().log_filter("my_app=loud").resolve().is_err());
     /// ```
     pub fn log_filter(mut self, directives: impl Into<String>) -> Self {
         self.settings.logs.filter = Some(directives.into());
