@@ -4,9 +4,10 @@
 //! A comma-separated list of directives: `level` (the default for every
 //! target) or `target=level` (that target and its submodules; the longest
 //! matching target wins). Levels: `off`, `error`, `warn`, `info`, `debug`,
-//! `trace`, any case. A bare `target` means `trace` for it. A `/regex`
-//! suffix of env_logger is not supported and is refused rather than
-//! ignored, as is any other value that cannot be read.
+//! `trace`, any case. A bare `target` means `trace` for it. Given in code,
+//! a directive that cannot be read is an error; in `RUST_LOG`, which other
+//! libraries read with richer syntaxes (env_logger's `/regex`,
+//! tracing-subscriber's span filters), it is skipped with a warning.
 
 use opentelemetry::logs::Severity;
 
@@ -65,37 +66,53 @@ impl Filter {
         Filter { default: 3, targets: Vec::new() }
     }
 
-    /// Reads `RUST_LOG`-style directives; `None` when they cannot be read.
+    /// Reads `RUST_LOG`-style directives; `None` when one cannot be read.
     pub(crate) fn parse(text: &str) -> Option<Self> {
+        match Self::parse_lenient(text) {
+            (filter, skipped) if skipped.is_empty() => Some(filter),
+            _ => None,
+        }
+    }
+
+    /// Reads the directives it can, and returns those it cannot (another
+    /// library's syntax in a shared `RUST_LOG`: env_logger's `/regex`,
+    /// tracing-subscriber's `target[span{field}]=level`).
+    pub(crate) fn parse_lenient(text: &str) -> (Self, Vec<String>) {
         let mut filter = Filter { default: 0, targets: Vec::new() };
         let mut default = None;
+        let mut skipped = Vec::new();
         for directive in text.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-            if directive.contains('/') {
-                return None;
+            if directive.contains(['/', '[', '{']) {
+                skipped.push(directive.to_owned());
+                continue;
             }
             match directive.split_once('=') {
                 Some((target, level)) => {
                     let target = target.trim();
-                    if target.is_empty() || filter.targets.len() >= MAX_DIRECTIVES {
-                        return None;
+                    match parse_level(level) {
+                        Some(max) if !target.is_empty() && filter.targets.len() < MAX_DIRECTIVES => {
+                            filter.targets.retain(|(t, _)| t != target);
+                            filter.targets.push((target.to_owned(), max));
+                        }
+                        _ => skipped.push(directive.to_owned()),
                     }
-                    filter.targets.retain(|(t, _)| t != target);
-                    filter.targets.push((target.to_owned(), parse_level(level)?));
                 }
                 None => match parse_level(directive) {
                     Some(level) => default = Some(level),
-                    None if directive.chars().all(|c| c.is_alphanumeric() || "_:-.".contains(c)) => {
+                    None if directive.chars().all(|c| c.is_alphanumeric() || "_:-.".contains(c))
+                        && filter.targets.len() < MAX_DIRECTIVES =>
+                    {
                         filter.targets.retain(|(t, _)| t != directive);
                         filter.targets.push((directive.to_owned(), 5));
                     }
-                    None => return None,
+                    None => skipped.push(directive.to_owned()),
                 },
             }
         }
         // With only target directives, everything else is off (env_logger's rule).
         filter.default = default.unwrap_or(if filter.targets.is_empty() { 3 } else { 0 });
         filter.targets.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
-        Some(filter)
+        (filter, skipped)
     }
 
     /// Whether a record of `level` from `target` is kept.
@@ -151,5 +168,8 @@ mod tests {
         }
         let many: Vec<String> = (0..=MAX_DIRECTIVES).map(|i| format!("t{i}=info")).collect();
         assert_eq!(Filter::parse(&many.join(",")), None);
+        let (lenient, skipped) = Filter::parse_lenient("warn,app[req{id=1}]=debug,db=trace,x=loud");
+        assert_eq!(skipped, ["app[req{id=1}]=debug", "x=loud"]);
+        assert!(lenient.enabled(Level::Trace, "db") && !lenient.enabled(Level::Info, "app"));
     }
 }

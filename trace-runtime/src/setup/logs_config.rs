@@ -121,16 +121,19 @@ pub(crate) fn resolve(code: &Settings, env: &Env<'_>, traces_console: bool) -> R
         },
         None => match env.get(env::RUST_LOG)? {
             None => ("info".to_owned(), Filter::info()),
-            Some(text) => match Filter::parse(&text) {
-                Some(parsed) => (text, parsed),
-                None => {
-                    return Err(invalid(
-                        env::RUST_LOG,
-                        text,
-                        "directives `level` or `target=level`, comma-separated (levels: off, error, warn, info, debug, trace; no /regex)",
-                    ))
+            // Shared with other libraries' richer syntaxes: what cannot be
+            // read is skipped, and said, rather than failing the install.
+            Some(text) => {
+                let (parsed, skipped) = Filter::parse_lenient(&text);
+                if !skipped.is_empty() {
+                    eprintln!(
+                        "trace-runtime: RUST_LOG directives not understood for log export, skipped: {} \
+                         (accepted: `level` or `target=level`, levels off, error, warn, info, debug, trace)",
+                        skipped.join(", ")
+                    );
                 }
-            },
+                (text, parsed)
+            }
         },
     };
     let batch = batch(l, env)?;
@@ -284,6 +287,8 @@ mod tests {
         let path =
             super::super::init().env_lookup(|_| None).otlp_endpoint("http://c/otel/v1/traces").resolve().unwrap();
         assert_eq!(path.logs.otlp.unwrap().endpoint, "http://c/otel/v1/logs");
+        let shared = resolve_with(&[("RUST_LOG", "warn,app[span{id=1}]=debug")]).unwrap();
+        assert_eq!(shared.filter, "warn,app[span{id=1}]=debug", "another library's syntax is skipped, not an error");
         let both = resolve_with(&[("OTEL_LOGS_EXPORTER", "console,otlp")]).unwrap();
         assert!(both.console && both.otlp.is_some());
     }
@@ -299,7 +304,6 @@ mod tests {
                 &[("OTEL_BLRP_MAX_QUEUE_SIZE", "8"), ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "9")][..],
                 "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
             ),
-            (&[("RUST_LOG", "my_app=loud")][..], "RUST_LOG"),
             (
                 &[("OTEL_LOGS_EXPORTER", "otlp"), ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "smoke")][..],
                 "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
