@@ -3,7 +3,8 @@
 //! `/v1/logs`) over OTLP/HTTP and OTLP/gRPC with their body, severity,
 //! attributes and the trace id and span id of the exported span; a record
 //! made outside any span arrives without ids. Only an OTLP endpoint is
-//! configured: logs follow it with no other setting.
+//! configured: logs follow it with no other setting. The only test of this
+//! binary: it sets a process environment variable.
 
 #![allow(clippy::unwrap_used)] // a panic is how a test reports
 
@@ -60,6 +61,10 @@ fn attribute<'a>(record: &'a Record, key: &str) -> Option<&'a Json> {
 
 #[test]
 fn log_records_arrive_with_their_trace_over_http_and_grpc() {
+    // What is sent is what the configuration says: headers of the process
+    // environment, which `env_lookup` below ignores, must not reach the
+    // receiver (they would send every record to another session).
+    std::env::set_var("OTEL_EXPORTER_OTLP_HEADERS", "x-datadog-test-session-token=not-this-session");
     let agent = TestAgent::shared();
     for protocol in [Protocol::HttpProtobuf, Protocol::Grpc] {
         let case = protocol.to_string();

@@ -94,9 +94,9 @@ impl Guard {
         self.installed
     }
 
-    /// Exports every finished span now, and the metrics when they are
-    /// exported, without shutting down; waits at most the builder's
-    /// `shutdown_timeout`.
+    /// Exports every finished span now, and the metrics and log records
+    /// when they are exported, without shutting down; waits at most the
+    /// builder's `shutdown_timeout`.
     ///
     /// # Errors
     ///

@@ -2,10 +2,11 @@
 //! blocking reqwest client, or gRPC on a small runtime of its own (feature
 //! `grpc`), as for spans: the pipeline's thread drives each export.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
+use http::{HeaderMap, HeaderName, HeaderValue};
+use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
@@ -54,19 +55,63 @@ pub(crate) fn build(config: &OtlpConfig, export_timeout: Duration) -> Result<Otl
 }
 
 fn http(config: &OtlpConfig, timeout: Duration) -> Result<OtlpLogs, Error> {
-    let client = blocking_client(timeout)?;
-    let headers: HashMap<String, String> = config.headers.iter().cloned().collect();
+    let client = ExactHeaders { inner: blocking_client(timeout)?, headers: header_map(&config.headers)? };
     let mut builder = opentelemetry_otlp::LogExporter::builder()
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .with_endpoint(config.endpoint.clone())
         .with_timeout(timeout)
-        .with_headers(headers)
         .with_http_client(client);
     if let Some(Compression::Gzip) = config.compression {
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
     builder.build().map(OtlpLogs::Http).map_err(|e| Error::Exporter(format!("the OTLP logs exporter: {e}")))
+}
+
+fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, Error> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let bad = || Error::InvalidConfig {
+            setting: "otlp_header",
+            value: name.clone(),
+            accepted: "a valid HTTP header name and value",
+        };
+        map.insert(
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?,
+            HeaderValue::from_str(value).map_err(|_| bad())?,
+        );
+    }
+    Ok(map)
+}
+
+/// The HTTP client with our headers and only ours: `opentelemetry-otlp`
+/// adds those of the process's `OTEL_EXPORTER_OTLP_*HEADERS` over the ones
+/// it is given, and what is sent must be what [`OtlpConfig`] says, whatever
+/// lookup it was resolved from.
+#[derive(Debug)]
+struct ExactHeaders {
+    inner: reqwest::blocking::Client,
+    headers: HeaderMap,
+}
+
+/// Headers the exporter sets itself and that must survive.
+const OWN_HEADERS: [&str; 3] = ["content-type", "content-encoding", "user-agent"];
+
+#[async_trait::async_trait]
+impl HttpClient for ExactHeaders {
+    async fn send_bytes(&self, mut request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        let headers = request.headers_mut();
+        let keep: Vec<(HeaderName, HeaderValue)> = OWN_HEADERS
+            .iter()
+            .filter_map(|name| headers.get(*name).map(|v| (HeaderName::from_static(name), v.clone())))
+            .collect();
+        headers.clear();
+        headers.extend(keep);
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        self.inner.send_bytes(request).await
+    }
 }
 
 /// The blocking client starts its own runtime thread; building it inside an
@@ -109,13 +154,33 @@ fn grpc(config: &OtlpConfig, timeout: Duration) -> Result<OtlpLogs, Error> {
             .with_protocol(opentelemetry_otlp::Protocol::Grpc)
             .with_endpoint(config.endpoint.clone())
             .with_timeout(timeout)
-            .with_metadata(metadata);
+            .with_interceptor(ExactMetadata(std::sync::Arc::new(metadata)));
         if let Some(Compression::Gzip) = config.compression {
             builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
         }
         builder.build().map_err(|e| Error::Exporter(format!("the OTLP logs exporter: {e}")))?
     };
     Ok(OtlpLogs::Grpc { inner, runtime: Some(runtime) })
+}
+
+/// Replaces the request metadata (which `opentelemetry-otlp` fills from the
+/// process environment over what it is given) with ours, keeping its
+/// user-agent.
+#[cfg(feature = "grpc")]
+#[derive(Clone)]
+struct ExactMetadata(std::sync::Arc<tonic::metadata::MetadataMap>);
+
+#[cfg(feature = "grpc")]
+impl tonic::service::Interceptor for ExactMetadata {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let user_agent = request.metadata().get("user-agent").cloned();
+        let metadata = request.metadata_mut();
+        *metadata = (*self.0).clone();
+        if let Some(user_agent) = user_agent {
+            metadata.insert("user-agent", user_agent);
+        }
+        Ok(request)
+    }
 }
 
 impl LogExporter for OtlpLogs {
