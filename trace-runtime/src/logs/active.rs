@@ -41,6 +41,7 @@ pub(crate) fn is_on() -> bool {
 }
 
 /// Whether a record of `level` from `target` would be exported or captured.
+#[cfg_attr(not(feature = "log"), allow(dead_code))]
 pub(crate) fn enabled(level: Level, target: &str) -> bool {
     capture::any()
         || is_on()
@@ -52,6 +53,7 @@ pub(crate) fn enabled(level: Level, target: &str) -> bool {
 }
 
 /// Whose ids a record carries.
+#[cfg_attr(not(all(feature = "log", feature = "tracing")), allow(dead_code))]
 pub(crate) enum Ids<'a> {
     /// The span current on this thread, if any.
     Current,

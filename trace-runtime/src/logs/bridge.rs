@@ -124,6 +124,7 @@ pub(crate) fn install_default(filter: &Filter) -> bool {
 /// Called when a test capture opens: sets the bridge when the process has
 /// no logger yet, letting every level through, so captures see `log`
 /// records; a logger the application set is left alone.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(crate) fn install_for_captures() {
     if !OURS.load(Ordering::Acquire) {
         let _ = (Logger { yours: None }).install();

@@ -128,6 +128,7 @@ impl Filter {
     }
 
     /// The most verbose level kept anywhere (for `log::set_max_level`).
+    #[cfg_attr(not(feature = "log"), allow(dead_code))]
     pub(crate) fn most_verbose(&self) -> Option<Level> {
         let max = self.targets.iter().map(|(_, m)| *m).chain([self.default]).max().unwrap_or(0);
         [Level::Error, Level::Warn, Level::Info, Level::Debug, Level::Trace].into_iter().nth(max.checked_sub(1)?.into())

@@ -35,21 +35,31 @@
 //! crate's records), `capture` (records kept for a test capture), `lost`
 //! (records that could not be exported).
 
+// Without a bridge (`log`, `tracing`) nothing makes records: what only
+// the bridges use is unused then.
+#[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
 mod active;
 #[cfg(feature = "log")]
 mod bridge;
+#[cfg_attr(not(all(feature = "testing", any(feature = "log", feature = "tracing"))), allow(dead_code))]
 mod capture;
+#[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
 mod filter;
 mod ids;
 mod lost;
 
-pub(crate) use active::{emit, install, is_wanted, uninstall, Ids};
+#[cfg(feature = "tracing")]
+pub(crate) use active::{emit, is_wanted, Ids};
+pub(crate) use active::{install, uninstall};
 #[cfg(feature = "log")]
 pub(crate) use bridge::install_default as install_log_bridge;
 #[cfg(feature = "log")]
 pub use bridge::{logger, Logger};
+#[cfg(feature = "testing")]
 pub(crate) use capture::CaptureSink;
-pub(crate) use filter::{Filter, Level};
+pub(crate) use filter::Filter;
+#[cfg(feature = "tracing")]
+pub(crate) use filter::Level;
 pub use ids::{log_ids, LogIds};
 pub(crate) use lost::count_lost;
 pub use lost::lost_logs;

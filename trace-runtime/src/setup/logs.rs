@@ -36,6 +36,7 @@ pub(crate) struct Logs {
     console: Option<Arc<ConsoleLogs>>,
     filter: Filter,
     /// Records leave the process (OTLP or the code's exporters).
+    #[cfg_attr(not(feature = "log"), allow(dead_code))]
     exported: bool,
 }
 
