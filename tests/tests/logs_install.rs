@@ -138,4 +138,5 @@ fn records_carry_their_span_and_losses_are_counted() {
     assert!(lost >= 17, "at most the one in flight and two queued can be delivered, {lost} lost: {error}");
     assert!(error.contains("log records lost exporting to OTLP"), "{error}");
     assert!(error.contains("because the queue was full"), "{error}");
+    assert!(error.contains("timed out"), "the real cause, not \"network error\": {error}");
 }

@@ -57,9 +57,10 @@ pub(crate) fn build(
     }
     #[cfg(feature = "otlp")]
     if let Some(otlp) = &config.otlp {
-        let exporter = otlp::build(otlp, config.batch.export_timeout)?;
-        pipelines
-            .push(LogPipeline::start(exporter, otlp::label(otlp), &config.batch, &resource).map_err(Error::Exporter)?);
+        let cause = Arc::new(super::report::LastCause::default());
+        let exporter = otlp::build(otlp, config.batch.export_timeout, Arc::clone(&cause))?;
+        let pipeline = LogPipeline::start(exporter, otlp::label(otlp), &config.batch, &resource, Some(cause));
+        pipelines.push(pipeline.map_err(Error::Exporter)?);
     }
     let mut builder = SdkLoggerProvider::builder().with_resource(resource);
     for pipeline in &pipelines {
@@ -155,7 +156,8 @@ impl Builder {
     pub fn logs_exporter<E: LogExporter + 'static>(mut self, exporter: E) -> Self {
         self.settings.logs.custom_exporters += 1;
         let label = format!("log exporter {}", std::any::type_name::<E>());
-        self.log_exporters.push(Box::new(move |batch, resource| LogPipeline::start(exporter, label, batch, resource)));
+        self.log_exporters
+            .push(Box::new(move |batch, resource| LogPipeline::start(exporter, label, batch, resource, None)));
         self
     }
 

@@ -3,6 +3,7 @@
 //! `grpc`), as for spans: the pipeline's thread drives each export.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -13,6 +14,7 @@ use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::Resource;
 
 use super::super::config::{Compression, OtlpConfig, Protocol};
+use super::super::report::{source_chain, LastCause};
 use super::super::Error;
 
 /// One OTLP logs exporter, whichever transport.
@@ -40,8 +42,9 @@ pub(crate) fn label(config: &OtlpConfig) -> String {
     format!("OTLP {} {}", config.protocol, config.endpoint)
 }
 
-/// Builds the exporter; `export_timeout` (the batch's) caps the request timeout.
-pub(crate) fn build(config: &OtlpConfig, export_timeout: Duration) -> Result<OtlpLogs, Error> {
+/// Builds the exporter; `export_timeout` (the batch's) caps the request
+/// timeout. The HTTP client leaves the real cause of each failure in `cause`.
+pub(crate) fn build(config: &OtlpConfig, export_timeout: Duration, cause: Arc<LastCause>) -> Result<OtlpLogs, Error> {
     let timeout = config.timeout.min(export_timeout);
     match config.protocol {
         #[cfg(feature = "grpc")]
@@ -50,12 +53,12 @@ pub(crate) fn build(config: &OtlpConfig, export_timeout: Duration) -> Result<Otl
         Protocol::Grpc => Err(Error::Exporter("gRPC needs the `grpc` cargo feature of trace-runtime".to_owned())),
         // HTTP (protobuf) for every HTTP flavour.
         #[allow(unreachable_patterns)]
-        _ => http(config, timeout),
+        _ => http(config, timeout, cause),
     }
 }
 
-fn http(config: &OtlpConfig, timeout: Duration) -> Result<OtlpLogs, Error> {
-    let client = ExactHeaders { inner: blocking_client(timeout)?, headers: header_map(&config.headers)? };
+fn http(config: &OtlpConfig, timeout: Duration, cause: Arc<LastCause>) -> Result<OtlpLogs, Error> {
+    let client = ExactHeaders { inner: blocking_client(timeout)?, headers: header_map(&config.headers)?, cause };
     let mut builder = opentelemetry_otlp::LogExporter::builder()
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
@@ -88,10 +91,13 @@ fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, Error> {
 /// adds those of the process's `OTEL_EXPORTER_OTLP_*HEADERS` over the ones
 /// it is given, and what is sent must be what [`OtlpConfig`] says, whatever
 /// lookup it was resolved from.
+/// It also notes why a request failed, which the exporter's own error
+/// reduces to "network error" or a bare status.
 #[derive(Debug)]
 struct ExactHeaders {
     inner: reqwest::blocking::Client,
     headers: HeaderMap,
+    cause: Arc<LastCause>,
 }
 
 /// Headers the exporter sets itself and that must survive.
@@ -110,7 +116,15 @@ impl HttpClient for ExactHeaders {
         for (name, value) in &self.headers {
             headers.insert(name.clone(), value.clone());
         }
-        self.inner.send_bytes(request).await
+        let result = self.inner.send_bytes(request).await;
+        match &result {
+            Err(error) => self.cause.set(source_chain(error.as_ref())),
+            Ok(response) if !response.status().is_success() => {
+                self.cause.set(format!("the collector answered HTTP {}", response.status()));
+            }
+            Ok(_) => self.cause.clear(),
+        }
+        result
     }
 }
 
@@ -154,7 +168,7 @@ fn grpc(config: &OtlpConfig, timeout: Duration) -> Result<OtlpLogs, Error> {
             .with_protocol(opentelemetry_otlp::Protocol::Grpc)
             .with_endpoint(config.endpoint.clone())
             .with_timeout(timeout)
-            .with_interceptor(ExactMetadata(std::sync::Arc::new(metadata)));
+            .with_interceptor(ExactMetadata(Arc::new(metadata)));
         if let Some(Compression::Gzip) = config.compression {
             builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
         }
@@ -168,7 +182,7 @@ fn grpc(config: &OtlpConfig, timeout: Duration) -> Result<OtlpLogs, Error> {
 /// user-agent.
 #[cfg(feature = "grpc")]
 #[derive(Clone)]
-struct ExactMetadata(std::sync::Arc<tonic::metadata::MetadataMap>);
+struct ExactMetadata(Arc<tonic::metadata::MetadataMap>);
 
 #[cfg(feature = "grpc")]
 impl tonic::service::Interceptor for ExactMetadata {

@@ -17,6 +17,7 @@ use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord}
 use opentelemetry_sdk::Resource;
 
 use super::super::config::BatchConfig;
+use super::super::report::LastCause;
 use super::super::worker::block_on;
 use crate::logs::count_lost;
 
@@ -69,11 +70,13 @@ struct Books {
 
 impl LogPipeline {
     /// Starts the export thread for `exporter`, named `label` in reports.
+    /// `cause`: where the transport leaves the real cause of a failure.
     pub(crate) fn start<E: LogExporter + 'static>(
         mut exporter: E,
         label: String,
         batch: &BatchConfig,
         resource: &Resource,
+        cause: Option<Arc<LastCause>>,
     ) -> Result<Self, String> {
         exporter.set_resource(resource);
         let shared = Arc::new(Shared {
@@ -86,7 +89,7 @@ impl LogPipeline {
             done: Condvar::new(),
             books: Books::default(),
         });
-        let worker = Worker { shared: Arc::clone(&shared), exporter, last_report: None, failures: 0, lost: 0 };
+        let worker = Worker { shared: Arc::clone(&shared), exporter, cause, last_report: None, failures: 0, lost: 0 };
         std::thread::Builder::new()
             .name("trace-runtime-logs".to_owned())
             .spawn(move || worker.run())
@@ -218,6 +221,7 @@ impl LogProcessor for LogPipeline {
 struct Worker<E> {
     shared: Arc<Shared>,
     exporter: E,
+    cause: Option<Arc<LastCause>>,
     last_report: Option<Instant>,
     /// Failed exports and records lost since the last report.
     failures: u64,
@@ -289,7 +293,10 @@ impl<E: LogExporter> Worker<E> {
             Ok(Err(error)) => error.to_string(),
             Err(_) => "the exporter panicked".to_owned(),
         };
-        let error = error.strip_prefix("Operation failed: ").unwrap_or(&error).to_owned();
+        let error = match self.cause.as_ref().and_then(|cause| cause.take()) {
+            Some(cause) => cause,
+            None => error.strip_prefix("Operation failed: ").unwrap_or(&error).to_owned(),
+        };
         self.shared.lost(&self.shared.books.failed, n);
         self.shared.books.first_error.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(error.clone());
         self.failures += 1;
@@ -352,9 +359,14 @@ mod tests {
     #[test]
     fn every_record_is_exported_or_counted_lost_once() {
         let exporter = Counting::default();
-        let pipeline =
-            LogPipeline::start(exporter.clone(), "test".to_owned(), &batch(64), &Resource::builder_empty().build())
-                .unwrap();
+        let pipeline = LogPipeline::start(
+            exporter.clone(),
+            "test".to_owned(),
+            &batch(64),
+            &Resource::builder_empty().build(),
+            None,
+        )
+        .unwrap();
         let provider = SdkLoggerProvider::builder().with_log_processor(pipeline.clone()).build();
         let logger = provider.logger("t");
         for _ in 0..10 {
@@ -403,7 +415,7 @@ mod tests {
         let gate =
             Gate { entered: Mutex::new(entered_tx), release: Mutex::new(release_rx), records: Arc::clone(&records) };
         let pipeline =
-            LogPipeline::start(gate, "small".to_owned(), &batch(2), &Resource::builder_empty().build()).unwrap();
+            LogPipeline::start(gate, "small".to_owned(), &batch(2), &Resource::builder_empty().build(), None).unwrap();
         let provider = SdkLoggerProvider::builder().with_log_processor(pipeline.clone()).build();
         let logger = provider.logger("t");
         // Two records make a batch (the batch size is capped by the queue's 2):
