@@ -1,6 +1,6 @@
 //! With no configuration, log records print on the console inside the tree
 //! of the trace they belong to, and a record outside any span on a line of
-//! its own. Runs this test binary again as a child process with a clean
+//! its own; a `tracing` event is printed once, as its record. Runs this test binary again as a child process with a clean
 //! `OTEL_*` environment and reads its stderr.
 
 #![allow(clippy::unwrap_used)] // a panic is how a test reports
@@ -53,4 +53,5 @@ fn records_print_inside_their_trace_tree() {
         matches!((priced, child, low), (Some(p), Some(c), Some(w)) if p < c && c < w),
         "records under their spans:\n{stderr}"
     );
+    assert!(!tree.contains("event low stock"), "a tracing event is printed once, as its record:\n{stderr}");
 }

@@ -217,7 +217,7 @@ impl Inner {
 /// One trace: header, resource, shared global tags, then the tree.
 fn render_block(
     block: &Block,
-    logs: &[(SpanId, String)],
+    logs: &[crate::setup::logs::HeldLine],
     resource: Option<&Resource>,
     tag_keys: &[Key],
     colour: bool,
@@ -270,14 +270,34 @@ fn render_block(
     let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
     let mut by_span: HashMap<SpanId, Vec<String>> = HashMap::new();
     let mut elsewhere = String::new();
-    for (span_id, line) in logs {
-        if ids.contains(span_id) {
-            by_span.entry(*span_id).or_default().push(line.clone());
+    for held in logs {
+        if ids.contains(&held.span_id) {
+            by_span.entry(held.span_id).or_default().push(held.line.clone());
         } else {
-            elsewhere.push_str(&format!("log {line} span_id={span_id}\n"));
+            elsewhere.push_str(&format!("log {} span_id={}\n", held.line, held.span_id));
         }
     }
-    text.push_str(&tree::render_with_logs(spans, &by_span, &style));
+    // A `tracing` event is a span event and a log record: printed once, as
+    // the record (it says more: severity, target).
+    let deduped: Vec<SpanData>;
+    let shown = if logs.is_empty() {
+        spans.as_slice()
+    } else {
+        deduped = spans
+            .iter()
+            .map(|span| {
+                let mut span = span.clone();
+                let id = span.span_context.span_id();
+                span.events.events.retain(|event| {
+                    let from_tracing = event.attributes.iter().any(|kv| kv.key.as_str() == "level");
+                    !(from_tracing && logs.iter().any(|held| held.span_id == id && held.body == event.name))
+                });
+                span
+            })
+            .collect();
+        deduped.as_slice()
+    };
+    text.push_str(&tree::render_with_logs(shown, &by_span, &style));
     text.push_str(&elsewhere);
     text.push('\n');
     text

@@ -15,7 +15,7 @@ use opentelemetry_sdk::logs::{LogExporter, SdkLoggerProvider};
 use opentelemetry_sdk::Resource;
 
 use console::ConsoleLogs;
-pub(crate) use console::Shelf;
+pub(crate) use console::{HeldLine, Shelf};
 use pipeline::LogPipeline;
 
 use super::config::BatchConfig;

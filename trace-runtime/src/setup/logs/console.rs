@@ -27,24 +27,35 @@ pub(crate) struct Shelf {
 
 #[derive(Debug, Default)]
 struct Held {
-    traces: HashMap<TraceId, Vec<(SpanId, String)>>,
+    traces: HashMap<TraceId, Vec<HeldLine>>,
     lines: usize,
+}
+
+/// One record waiting for its trace's block.
+#[derive(Debug)]
+pub(crate) struct HeldLine {
+    pub(crate) span_id: SpanId,
+    /// The record's body, whole: a `tracing` event's span event of the
+    /// same name is not printed twice.
+    pub(crate) body: String,
+    /// The printed line.
+    pub(crate) line: String,
 }
 
 impl Shelf {
     /// Holds `line` for `trace_id`'s block; gives it back when full.
-    fn hold(&self, trace_id: TraceId, span_id: SpanId, line: String) -> Result<(), String> {
+    fn hold(&self, trace_id: TraceId, line: HeldLine) -> Result<(), HeldLine> {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         if held.lines >= MAX_HELD {
             return Err(line);
         }
         held.lines += 1;
-        held.traces.entry(trace_id).or_default().push((span_id, line));
+        held.traces.entry(trace_id).or_default().push(line);
         Ok(())
     }
 
     /// The lines of one trace, taken out to be printed in its block.
-    pub(crate) fn take(&self, trace_id: TraceId) -> Vec<(SpanId, String)> {
+    pub(crate) fn take(&self, trace_id: TraceId) -> Vec<HeldLine> {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         let lines = held.traces.remove(&trace_id).unwrap_or_default();
         held.lines -= lines.len();
@@ -53,10 +64,10 @@ impl Shelf {
 
     /// Every line still held, with its ids, oldest trace first is not known:
     /// in trace order of arrival within each trace.
-    fn drain(&self) -> Vec<(TraceId, SpanId, String)> {
+    fn drain(&self) -> Vec<(TraceId, HeldLine)> {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         held.lines = 0;
-        held.traces.drain().flat_map(|(t, lines)| lines.into_iter().map(move |(s, l)| (t, s, l))).collect()
+        held.traces.drain().flat_map(|(t, lines)| lines.into_iter().map(move |l| (t, l))).collect()
     }
 }
 
@@ -79,7 +90,7 @@ impl ConsoleLogs {
         let lines: String = shelf
             .drain()
             .into_iter()
-            .map(|(trace_id, span_id, line)| format!("{line} trace_id={trace_id} span_id={span_id}\n"))
+            .map(|(trace_id, held)| format!("{} trace_id={trace_id} span_id={}\n", held.line, held.span_id))
             .collect();
         write_stderr(&lines);
     }
@@ -100,9 +111,13 @@ impl ConsoleLogs {
         let line = line(record);
         match record.trace_context() {
             Some(tc) if tc.trace_flags.is_some_and(|f| f.is_sampled()) && self.shelf.is_some() => {
-                let held = self.shelf.as_ref().map(|shelf| shelf.hold(tc.trace_id, tc.span_id, line));
-                if let Some(Err(line)) = held {
-                    write_stderr(&format!("{line} trace_id={} span_id={}\n", tc.trace_id, tc.span_id));
+                let body = match record.body() {
+                    Some(AnyValue::String(body)) => body.as_str().to_owned(),
+                    _ => String::new(),
+                };
+                let held = HeldLine { span_id: tc.span_id, body, line };
+                if let Some(Err(held)) = self.shelf.as_ref().map(|shelf| shelf.hold(tc.trace_id, held)) {
+                    write_stderr(&format!("{} trace_id={} span_id={}\n", held.line, tc.trace_id, held.span_id));
                 }
             }
             Some(tc) => {
