@@ -7,7 +7,7 @@
 //! One job per file: `env` reads variables, `sampler` and `config` turn them
 //! and the code's settings into a [`Config`], `otlp` and `grpc` build the
 //! OTLP exporter, `tally` counts lost spans, `console` prints trees, `guard`
-//! shuts down.
+//! shuts down; `logs_config` and `logs` do the same for log records.
 
 mod config;
 mod console;
