@@ -409,6 +409,14 @@ impl Session<'_> {
         serde_json::from_slice(&body).unwrap_or_else(|e| panic!("test agent returned non-JSON for {path}: {e}"))
     }
 
+    /// The OTLP logs export requests of this session, in arrival order:
+    /// `ExportLogsServiceRequest`s as JSON with proto field names.
+    pub fn logs(&self) -> Json {
+        let path = format!("/test/session/logs?test_session_token={}", self.token);
+        let body = self.agent.get_ok(&path);
+        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("test agent returned non-JSON for {path}: {e}"))
+    }
+
     /// Like [`TestAgent::spans`], for this session.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
         spans_from_requests(&self.traces())

@@ -66,11 +66,13 @@ pub mod testing;
 pub use context::{
     current_root_span, current_span, in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan,
 };
-pub use logs::{log_ids, LogIds};
+pub use logs::{log_ids, lost_logs, LogIds};
+#[cfg(feature = "log")]
+pub use logs::{logger, Logger};
 pub use metrics::meter;
 pub use setup::{
     init, lost_spans, pending_spans, BatchConfig, Builder, Compression, Config, ConsoleExporter, DatadogConfig, Error,
-    Guard, MetricsConfig, OtlpConfig, Protocol, SpanLimits, TlsConfig,
+    Guard, LogsConfig, MetricsConfig, OtlpConfig, Protocol, SpanLimits, TlsConfig,
 };
 pub use span::{span, NewSpan, SpanGuard, SpanHandle};
 pub use tags::{clear_global_tags, global_tags, set_global_tag};

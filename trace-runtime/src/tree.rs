@@ -66,6 +66,12 @@ impl Paint {
 /// remote (a service calling itself over HTTP is one tree); the others are
 /// roots.
 pub(crate) fn render(spans: &[SpanData], style: &Style) -> String {
+    render_with_logs(spans, &HashMap::new(), style)
+}
+
+/// [`render`], with log records (one line each) under the span they were
+/// made in, after its events.
+pub(crate) fn render_with_logs(spans: &[SpanData], logs: &HashMap<SpanId, Vec<String>>, style: &Style) -> String {
     let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
     let mut children: HashMap<SpanId, Vec<&SpanData>> = HashMap::new();
     let mut roots = Vec::new();
@@ -82,7 +88,7 @@ pub(crate) fn render(spans: &[SpanData], style: &Style) -> String {
     }
     let mut out = String::new();
     let mut last_trace = None;
-    let writer = Writer { children: &children, style, paint: Paint::new(style.colour) };
+    let writer = Writer { children: &children, logs, style, paint: Paint::new(style.colour) };
     for root in roots {
         let trace_id = root.span_context.trace_id();
         if style.trace_ids && last_trace != Some(trace_id) {
@@ -96,6 +102,7 @@ pub(crate) fn render(spans: &[SpanData], style: &Style) -> String {
 
 struct Writer<'a> {
     children: &'a HashMap<SpanId, Vec<&'a SpanData>>,
+    logs: &'a HashMap<SpanId, Vec<String>>,
     style: &'a Style,
     paint: Paint,
 }
@@ -167,6 +174,9 @@ impl Writer<'_> {
         for link in span.links.iter() {
             let sc = &link.span_context;
             let _ = writeln!(out, "{prefix}link {}:{}", sc.trace_id(), sc.span_id());
+        }
+        for line in self.logs.get(&span.span_context.span_id()).into_iter().flatten() {
+            let _ = writeln!(out, "{prefix}log {line}");
         }
     }
 }

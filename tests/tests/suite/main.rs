@@ -20,6 +20,7 @@ mod http_client;
 mod http_common;
 mod http_server;
 mod interop_logs;
+mod logs_capture;
 mod macro_args;
 mod macro_hygiene;
 mod macro_impl;

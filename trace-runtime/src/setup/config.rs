@@ -16,6 +16,8 @@ use super::datadog::{self, DatadogConfig, DatadogSettings};
 use super::env::{self, invalid, Env};
 pub use super::limits::SpanLimits;
 use super::limits::SpanLimitsSettings;
+pub use super::logs_config::LogsConfig;
+use super::logs_config::LogsSettings;
 pub use super::metrics_config::MetricsConfig;
 use super::metrics_config::MetricsSettings;
 pub use super::tls::TlsConfig;
@@ -144,6 +146,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Span limits (`OTEL_SPAN_*_COUNT_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`).
     pub span_limits: SpanLimits,
+    /// Logs export (the `log` crate and `tracing` events as log records).
+    pub logs: LogsConfig,
 }
 
 impl Config {
@@ -266,6 +270,7 @@ pub(crate) struct Settings {
     pub(crate) backtraces_on_err: Option<bool>,
     pub(crate) metrics: MetricsSettings,
     pub(crate) span_limits: SpanLimitsSettings,
+    pub(crate) logs: LogsSettings,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -344,6 +349,7 @@ pub(crate) fn resolve(
             backtraces_on_err: false,
             metrics: MetricsConfig::off(),
             span_limits: SpanLimits::default(),
+            logs: LogsConfig::off(),
         });
     }
     let resource = resource(code, &env)?;
@@ -356,6 +362,7 @@ pub(crate) fn resolve(
     let otlp = if otlp_selected { Some(otlp(&code.otlp, &env, &TRACES)?) } else { None };
     let datadog = if datadog_selected { Some(datadog::resolve(&code.datadog, &env)?) } else { None };
     let metrics = super::metrics_config::resolve(code, &env)?;
+    let logs = super::logs_config::resolve(code, &env, console)?;
     let propagators = propagators(code, &env)?;
     let backtraces_on_err = backtraces_on_err(code, &env)?;
     let span_limits = super::limits::resolve(&code.span_limits, &env)?;
@@ -372,6 +379,7 @@ pub(crate) fn resolve(
         backtraces_on_err,
         metrics,
         span_limits,
+        logs,
     })
 }
 

@@ -3,7 +3,7 @@
 
 mod pending;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -79,6 +79,9 @@ struct Inner {
     stop: Mutex<bool>,
     wake: Condvar,
     ticker: Mutex<bool>,
+    /// Log records waiting for their trace's block (`install()` shares it
+    /// with the console's log processor).
+    logs: Mutex<Option<Arc<crate::setup::logs::Shelf>>>,
 }
 
 impl ConsoleExporter {
@@ -149,8 +152,15 @@ impl ConsoleExporter {
                 stop: Mutex::new(false),
                 wake: Condvar::new(),
                 ticker: Mutex::new(false),
+                logs: Mutex::new(None),
             }),
         }
+    }
+
+    /// Prints the log records held on `shelf` inside their trace's block.
+    pub(crate) fn with_log_shelf(self, shelf: Option<Arc<crate::setup::logs::Shelf>>) -> Self {
+        *self.inner.logs.lock().unwrap_or_else(PoisonError::into_inner) = shelf;
+        self
     }
 
     /// Turns ANSI colours on or off, whatever the stream is.
@@ -231,8 +241,14 @@ impl Inner {
         let resource = self.resource.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let tag_keys = crate::tags::known_keys();
         let colour = self.colour.load(Ordering::Relaxed);
-        let text: String =
-            blocks.iter().map(|block| render_block(block, resource.as_ref(), &tag_keys, colour)).collect();
+        let shelf = self.logs.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let text: String = blocks
+            .iter()
+            .map(|block| {
+                let logs = shelf.as_ref().map(|shelf| shelf.take(block.trace_id)).unwrap_or_default();
+                render_block(block, &logs, resource.as_ref(), &tag_keys, colour)
+            })
+            .collect();
         let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
         // A closed stream must not take the application down: drop the text.
         let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
@@ -245,7 +261,13 @@ impl Inner {
 }
 
 /// One trace: header, resource, shared global tags, then the tree.
-fn render_block(block: &Block, resource: Option<&Resource>, tag_keys: &[Key], colour: bool) -> String {
+fn render_block(
+    block: &Block,
+    logs: &[crate::setup::logs::HeldLine],
+    resource: Option<&Resource>,
+    tag_keys: &[Key],
+    colour: bool,
+) -> String {
     let paint = Paint::new(colour);
     let spans = &block.spans;
     let start = spans.iter().map(|s| s.start_time).min().unwrap_or(SystemTime::UNIX_EPOCH);
@@ -290,7 +312,39 @@ fn render_block(block: &Block, resource: Option<&Resource>, tag_keys: &[Key], co
         max_value_chars: Some(MAX_VALUE_CHARS),
         hidden: shared.into_iter().map(|kv| kv.key).collect::<HashSet<Key>>(),
     };
-    text.push_str(&tree::render(spans, &style));
+    // Records under their span; those of spans not in this block after it.
+    let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
+    let mut by_span: HashMap<SpanId, Vec<String>> = HashMap::new();
+    let mut elsewhere = String::new();
+    for held in logs {
+        if ids.contains(&held.span_id) {
+            by_span.entry(held.span_id).or_default().push(held.line.clone());
+        } else {
+            elsewhere.push_str(&format!("log {} span_id={}\n", held.line, held.span_id));
+        }
+    }
+    // A `tracing` event is a span event and a log record: printed once, as
+    // the record (it says more: severity, target).
+    let deduped: Vec<SpanData>;
+    let shown = if logs.is_empty() {
+        spans.as_slice()
+    } else {
+        deduped = spans
+            .iter()
+            .map(|span| {
+                let mut span = span.clone();
+                let id = span.span_context.span_id();
+                span.events.events.retain(|event| {
+                    let from_tracing = event.attributes.iter().any(|kv| kv.key.as_str() == "level");
+                    !(from_tracing && logs.iter().any(|held| held.span_id == id && held.body == event.name))
+                });
+                span
+            })
+            .collect();
+        deduped.as_slice()
+    };
+    text.push_str(&tree::render_with_logs(shown, &by_span, &style));
+    text.push_str(&elsewhere);
     text.push('\n');
     text
 }

@@ -86,7 +86,13 @@ pub(crate) fn metadata(headers: &[(String, String)]) -> Result<MetadataMap, Erro
 /// Replaces the request metadata (which `opentelemetry-otlp` fills from the
 /// process environment) with ours, keeping its user-agent.
 #[derive(Clone)]
-struct OwnMetadata(Arc<MetadataMap>);
+pub(crate) struct OwnMetadata(Arc<MetadataMap>);
+
+impl OwnMetadata {
+    pub(crate) fn new(metadata: MetadataMap) -> Self {
+        OwnMetadata(Arc::new(metadata))
+    }
+}
 
 impl tonic::service::Interceptor for OwnMetadata {
     fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {

@@ -52,6 +52,8 @@ pub struct Guard {
     meters: Option<SdkMeterProvider>,
     /// The books of the span engine's hand-off (spans it could not deliver).
     engine: Option<Arc<Tally>>,
+    /// The logs pipelines, when log records are exported.
+    logs: Option<super::logs::Logs>,
 }
 
 impl Guard {
@@ -62,12 +64,28 @@ impl Guard {
         others: bool,
         meters: Option<SdkMeterProvider>,
     ) -> Self {
-        Guard { provider, timeout, pipelines, others, installed: true, shut_down: false, meters, engine: None }
+        Guard {
+            provider,
+            timeout,
+            pipelines,
+            others,
+            installed: true,
+            shut_down: false,
+            meters,
+            engine: None,
+            logs: None,
+        }
     }
 
     /// Also settles the span engine's books at shutdown.
     pub(crate) fn with_engine(mut self, tally: Arc<Tally>) -> Self {
         self.engine = Some(tally);
+        self
+    }
+
+    /// Adds the logs of this install (flushed and shut down with the spans).
+    pub(crate) fn with_logs(mut self, logs: Option<super::logs::Logs>) -> Self {
+        self.logs = logs;
         self
     }
 
@@ -82,6 +100,7 @@ impl Guard {
             shut_down: false,
             meters: None,
             engine: None,
+            logs: None,
         }
     }
 
@@ -97,9 +116,9 @@ impl Guard {
         self.installed
     }
 
-    /// Exports every finished span now, and the metrics when they are
-    /// exported, without shutting down; waits at most the builder's
-    /// `shutdown_timeout`.
+    /// Exports every finished span now, and the metrics and log records
+    /// when they are exported, without shutting down; waits at most the
+    /// builder's `shutdown_timeout`.
     ///
     /// # Errors
     ///
@@ -128,6 +147,9 @@ impl Guard {
             if let Err(error) = bounded(deadline, move || meters.force_flush()) {
                 errors.push(format!("metrics: {error}"));
             }
+        }
+        if let Some(logs) = &self.logs {
+            errors.extend(logs.flush(deadline).into_iter().map(|e| format!("logs: {e}")));
         }
         if errors.is_empty() {
             Ok(())
@@ -183,6 +205,11 @@ impl Guard {
             let timeout = self.timeout;
             spawn(move || meters.shutdown_with_timeout(timeout))
         });
+        // Log records too (no more taken from here on).
+        let logs = self.logs.take();
+        if let Some(logs) = &logs {
+            logs.begin_shutdown(deadline);
+        }
         for pipeline in &self.pipelines {
             pipeline.begin_shutdown(deadline);
         }
@@ -199,8 +226,12 @@ impl Guard {
             // Metrics never fail the spans' shutdown, but are never lost silently.
             eprintln!("trace-runtime: the last metrics export failed: {error}");
         }
-        let losses: Vec<String> =
+        let mut losses: Vec<String> =
             self.engine.iter().chain(self.pipelines.iter().map(Pipeline::tally)).filter_map(|t| t.settle()).collect();
+        // After the trace console printed its trees (and their records).
+        if let Some(logs) = logs {
+            losses.extend(logs.finish(deadline));
+        }
         if !losses.is_empty() {
             let text = losses.join("; ");
             // Reported once, whether or not the caller looks at the result.

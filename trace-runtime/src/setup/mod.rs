@@ -7,7 +7,7 @@
 //! One job per file: `env` reads variables, `sampler` and `config` turn them
 //! and the code's settings into a [`Config`], `otlp` and `grpc` build the
 //! OTLP exporter, `tally` counts lost spans, `console` prints trees, `guard`
-//! shuts down.
+//! shuts down; `logs_config` and `logs` do the same for log records.
 
 mod config;
 mod console;
@@ -21,6 +21,8 @@ mod grpc_metrics;
 mod guard;
 /// Shared with the test capture, which applies the installed limits.
 pub(crate) mod limits;
+mod logs;
+mod logs_config;
 mod metrics;
 mod metrics_config;
 #[cfg(feature = "otlp")]
@@ -45,7 +47,9 @@ use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder};
 use opentelemetry_sdk::Resource;
 
-pub use config::{BatchConfig, Compression, Config, MetricsConfig, OtlpConfig, Protocol, SpanLimits, TlsConfig};
+pub use config::{
+    BatchConfig, Compression, Config, LogsConfig, MetricsConfig, OtlpConfig, Protocol, SpanLimits, TlsConfig,
+};
 pub use console::ConsoleExporter;
 pub use datadog::DatadogConfig;
 pub use error::Error;
@@ -124,6 +128,7 @@ pub fn init() -> Builder {
         max_export_bytes: split::DEFAULT_MAX_EXPORT_BYTES,
         lookup: None,
         metric_readers: Vec::new(),
+        log_exporters: Vec::new(),
     }
 }
 
@@ -150,6 +155,7 @@ pub struct Builder {
     max_export_bytes: usize,
     lookup: Option<Lookup>,
     metric_readers: Vec<metrics::AddReader>,
+    log_exporters: Vec<logs::AddExporter>,
 }
 
 impl Builder {
@@ -967,8 +973,11 @@ impl Builder {
         for add in self.processors {
             builder = add(builder, &mut pipes);
         }
+        // Log records of printed traces are printed inside their tree.
+        let shelf = (config.console && config.logs.console).then(|| Arc::new(logs::Shelf::default()));
         if config.console {
-            builder = pipes.batched(builder, ConsoleExporter::stderr(), "the console".to_owned(), None);
+            let console = ConsoleExporter::stderr().with_log_shelf(shelf.clone());
+            builder = pipes.batched(builder, console, "the console".to_owned(), None);
         }
         #[cfg(feature = "otlp")]
         if let Some(otlp) = &config.otlp {
@@ -991,7 +1000,8 @@ impl Builder {
             let exporter = datadog::build(datadog, timeout, Arc::clone(&cause))?;
             builder = pipes.batched(builder, exporter, datadog::label(datadog), Some(cause));
         }
-        let meters = metrics::build(&config.metrics, resource, self.metric_readers)?;
+        let meters = metrics::build(&config.metrics, resource.clone(), self.metric_readers)?;
+        let logs = logs::build(&config.logs, resource, self.log_exporters, shelf)?;
         let provider = builder.build();
         let (engine, engine_tally) = start_engine(&provider, &config.sampler);
         let service = Arc::from(config.service_name());
@@ -1014,16 +1024,23 @@ impl Builder {
             if let Some(meters) = meters {
                 let _ = meters.shutdown_with_timeout(Duration::ZERO);
             }
+            if let Some(logs) = logs {
+                logs.begin_shutdown(std::time::Instant::now());
+                let _ = logs.finish(std::time::Instant::now());
+            }
             return Err(Error::AlreadyInstalled);
         }
         if let Some(meters) = &meters {
             crate::metrics::install(meters);
         }
+        if let Some(logs) = &logs {
+            logs.activate();
+        }
         #[cfg(feature = "tracing")]
         crate::tracing_bridge::install_default();
         install_propagation_and_errors(&config);
         limits::set_active(config.span_limits);
-        let guard = Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others, meters);
+        let guard = Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others, meters).with_logs(logs);
         Ok(if engine.is_some() { guard.with_engine(engine_tally) } else { guard })
     }
 }

@@ -23,7 +23,7 @@ impl LastCause {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
     }
 
-    fn take(&self) -> Option<String> {
+    pub(crate) fn take(&self) -> Option<String> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }

@@ -438,7 +438,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// Runs `future` to completion on this thread (exporters' futures are
 /// driven from the pipeline's thread; the OTLP ones block or run on their
 /// own runtime).
-fn block_on<F: Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     struct Unpark(Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {

@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use opentelemetry::trace::SpanId;
 use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::logs::SdkLogRecord;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData};
 use opentelemetry_sdk::Resource;
 
 use super::collector::Collector;
 use crate::context::CurrentSpanExt;
 use crate::dispatch::{Redirect, RedirectScope};
+use crate::logs::CaptureSink;
 use crate::tree::{self, Style};
 
 /// Runs `f` and returns the spans started inside it, with its result.
@@ -100,12 +102,13 @@ impl Capturer {
     /// ```
     pub fn capture<R>(&self, f: impl FnOnce() -> R) -> Capture<R> {
         let (collector, provider, scope) = self.open();
-        let cx = scope.context(&Context::current());
+        let logs = CaptureSink::open();
+        let cx = scope.context(&Context::current()).with_value(logs.clone());
         let result = {
             let _attached = cx.attach();
             f()
         };
-        self.close(collector, provider, scope, result)
+        self.close(collector, provider, scope, result, &logs)
     }
 
     /// [`capture_async`] with these settings.
@@ -118,11 +121,12 @@ impl Capturer {
     /// ```
     pub async fn capture_async<F: Future>(&self, future: F) -> Capture<F::Output> {
         let (collector, provider, scope) = self.open();
-        let cx = scope.context(&Context::current());
+        let logs = CaptureSink::open();
+        let cx = scope.context(&Context::current()).with_value(logs.clone());
         let handle = crate::SpanHandle::from_context(cx);
         let result = future.in_span(&handle).await;
         drop(handle);
-        self.close(collector, provider, scope, result)
+        self.close(collector, provider, scope, result, &logs)
     }
 
     fn open(&self) -> (Collector, SdkTracerProvider, RedirectScope) {
@@ -148,6 +152,7 @@ impl Capturer {
         provider: SdkTracerProvider,
         scope: RedirectScope,
         result: R,
+        logs: &CaptureSink,
     ) -> Capture<R> {
         drop(scope);
         let _ = provider.force_flush();
@@ -155,7 +160,7 @@ impl Capturer {
         if let Some(max_chars) = crate::setup::limits::active().attribute_value_length {
             spans.iter_mut().for_each(|span| crate::setup::limits::truncate_values(span, max_chars));
         }
-        Capture { spans, result, service_name: Arc::clone(&self.service_name) }
+        Capture { spans, logs: logs.take(), result, service_name: Arc::clone(&self.service_name) }
     }
 }
 
@@ -179,6 +184,7 @@ impl Capturer {
 #[derive(Debug)]
 pub struct Capture<R = ()> {
     spans: Vec<SpanData>,
+    logs: Vec<SdkLogRecord>,
     result: R,
     service_name: Arc<str>,
 }
@@ -192,6 +198,33 @@ impl<R> Capture<R> {
     /// ```
     pub fn spans(&self) -> &[SpanData] {
         &self.spans
+    }
+
+    /// Every log record made inside the capture — by the `log` crate or a
+    /// `tracing` event through [`tracing_layer`](crate::tracing_layer) —
+    /// in the order they were made, whatever the logs filter: each with
+    /// the trace id and span id of the span it was made in (none outside
+    /// any span), as it would be exported. `log` records need the bridge as
+    /// the process's logger: a capture sets it when no logger is set (with
+    /// one of your own, wrap it with [`logger`](crate::logger)).
+    ///
+    /// ```
+    /// use opentelemetry::logs::{AnyValue, Severity};
+    ///
+    /// #[trace_runtime::traced]
+    /// fn charge() -> String {
+    ///     log::warn!(attempt = 2; "card declined");
+    ///     trace_runtime::current_span().span_id()
+    /// }
+    ///
+    /// let c = trace_runtime::testing::capture(charge);
+    /// let record = &c.logs()[0];
+    /// assert_eq!(record.body(), Some(&AnyValue::from("card declined")));
+    /// assert_eq!(record.severity_number(), Some(Severity::Warn));
+    /// assert_eq!(record.trace_context().unwrap().span_id.to_string(), *c.result());
+    /// ```
+    pub fn logs(&self) -> &[SdkLogRecord] {
+        &self.logs
     }
 
     /// What the captured closure or future returned.

@@ -15,6 +15,9 @@
 //!   [`capture_async`], whose connection tasks do not inherit it, serving a
 //!   request that carries the capture's `traceparent` — are collected too.
 //!
+//! [`Capture::logs`] gives the log records made inside the capture (`log`
+//! records and `tracing` events) with the ids of their span.
+//!
 //! Failures show what was emitted: lookups print the whole capture,
 //! [`Capture::assert_tree`] a line diff, [`Capture::assert_child_of`] the
 //! spans involved and the tree.

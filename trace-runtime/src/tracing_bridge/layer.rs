@@ -118,13 +118,15 @@ where
         if let Some(parent) = event.parent() {
             // An explicit parent: its span, if it is one of ours.
             if let Some(cx) = context_of(parent, &ctx) {
-                events::record(event, &cx);
+                events::record(event, Some(&cx));
             }
         } else if event.is_contextual() {
             // The span current here, whoever made it current.
-            events::record(event, &Context::current());
+            events::record(event, Some(&Context::current()));
+        } else {
+            // `parent: None`: outside any span, a log record without ids.
+            events::record(event, None);
         }
-        // `parent: None`: an event outside any span (logs are another matter).
     }
 
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {

@@ -73,8 +73,13 @@ pub use layer::TracingLayer;
 /// An `ERROR` event sets the span's
 /// status to ERROR (description: its message, else its `error` field); an
 /// event with an `error` field and no message — what `#[instrument(err)]`
-/// emits — is named `exception`, with `exception.message`. An event outside
-/// any span is not recorded here (it belongs in logs).
+/// emits — is named `exception`, with `exception.message`.
+///
+/// While logs are exported (see [`LogsConfig`](crate::LogsConfig)), every
+/// event is also a log record: severity from the level, its message as
+/// body, fields as attributes, `code.*` from the callsite, and the ids of
+/// the span it happened in; an event outside any span is a record without
+/// ids.
 ///
 /// # Beside your own layers
 ///

@@ -1,26 +1,5 @@
-//! Log correlation: the ids of the current span, ready to stamp on a log
-//! line so that a backend can jump from the line to its trace.
-//!
-//! With the `log` crate and `env_logger`:
-//!
-//! ```ignore
-//! use std::io::Write;
-//! env_logger::Builder::from_default_env()
-//!     .format(|buf, record| {
-//!         writeln!(buf, "{} {} {}", record.level(), trace_runtime::log_ids(), record.args())
-//!     })
-//!     .init();
-//! ```
-//!
-//! With `tracing-subscriber`'s `fmt` layer, wrap its event format (the
-//! README has the complete recipe):
-//!
-//! ```ignore
-//! let ids = trace_runtime::log_ids();
-//! if ids.is_valid() {
-//!     write!(writer, "{ids} ")?;
-//! }
-//! ```
+//! [`log_ids`]: the ids of the current span, to stamp on a log line of a
+//! logger that is not exported (see the module docs for the recipes).
 
 use std::fmt;
 
