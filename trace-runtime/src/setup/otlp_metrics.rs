@@ -138,7 +138,7 @@ impl Http {
             .headers(headers)
             .body(body)
             .send()
-            .map_err(|error| source_chain(&error))?;
+            .map_err(|error| super::otlp::with_tls_hint(source_chain(&error)))?;
         let status = response.status();
         if status.is_success() {
             let body = response.bytes().unwrap_or_default();
