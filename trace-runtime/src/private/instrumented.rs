@@ -9,7 +9,7 @@ use opentelemetry::trace::{SpanRef, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use pin_project_lite::pin_project;
 
-use super::Begun;
+use super::AsyncStart;
 use crate::errors::panic;
 use crate::metrics::{Call, Polling};
 
@@ -38,8 +38,8 @@ pin_project! {
 
 impl<F> Instrumented<F> {
     #[inline]
-    pub fn new(begun: Begun, inner: F) -> Self {
-        Instrumented { inner, cx: begun.cx, call: begun.call }
+    pub fn new(start: AsyncStart, inner: F) -> Self {
+        Instrumented { inner, cx: start.cx, call: start.call }
     }
 }
 
