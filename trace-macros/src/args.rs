@@ -127,7 +127,10 @@ impl Args {
                 syn::Error::new(e.span(), "expected `=` after `crate`, e.g. `crate = ::my_facade::trace_runtime`")
             })?;
             let path = input.call(Path::parse_mod_style).map_err(|e| {
-                syn::Error::new(e.span(), "`crate` takes a path to trace_runtime, e.g. `crate = ::my_facade::trace_runtime`")
+                syn::Error::new(
+                    e.span(),
+                    "`crate` takes a path to trace_runtime, e.g. `crate = ::my_facade::trace_runtime`",
+                )
             })?;
             set_once(&mut self.krate, token.span, "crate", path)
         } else if input.peek(kw::name) {

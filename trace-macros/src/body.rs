@@ -6,9 +6,11 @@
 //!   whose drop ends the span and sees a panic unwinding through it.
 //! - any other sync body runs in a closure under `catch_unwind`, so the
 //!   return value can be inspected (an `Err` is recorded, `ret` recorded) and
-//!   a panic recorded then resumed unchanged. When nothing is installed,
-//!   `enter_sync` says so with one load and the function ends by calling the
-//!   closure: a tail call, nothing left to run after the body.
+//!   a panic recorded then resumed unchanged.
+//!
+//! Either way, `nothing_to_do()` (one load) comes first: when nothing is
+//! installed, the closure is the function's tail call, and the plain block
+//! leaves only its guard's drop flag to check.
 //! - `async fn`: the body is an inner `async move` block wrapped in
 //!   `Instrumented`, which makes the span current on each poll and ends it
 //!   as cancelled if dropped early. The span starts on the first poll.
@@ -84,13 +86,18 @@ impl Body<'_> {
         let ret = local("__traced_ret");
         let run = local("__traced_body");
         let payload = local("__traced_payload");
+        let enter = quote!(#private::enter_sync(&__TRACED_META, #setup, #record));
         if outcome.is_empty() && !self.func.returns_never() {
-            // The guard's drop (`Option<Entered>`) is all that runs after it.
+            // Initialised only when there is something to do: with nothing
+            // installed, only its drop flag is checked after the body.
             let block = &self.func.block;
             let stmts = &block.stmts;
             let body = quote_spanned!(block.span()=> { #(#stmts)* });
             return quote! {
-                let #span = #private::enter_sync(&__TRACED_META, #setup, #record);
+                let #span;
+                if !#private::nothing_to_do() {
+                    #span = #enter;
+                }
                 #body
             };
         }
@@ -99,10 +106,10 @@ impl Body<'_> {
             // Only a panic comes back: record it and resume it.
             return quote! {
                 let #run = move || -> ! #body;
-                let #span = match #private::enter_sync(&__TRACED_META, #setup, #record) {
-                    ::core::option::Option::Some(#span) => #span,
-                    ::core::option::Option::None => #run(),
-                };
+                if #private::nothing_to_do() {
+                    #run()
+                }
+                let #span = #enter;
                 let #payload = match #private::catch_unwind(#run) {
                     ::core::result::Result::Ok(__traced_never) => __traced_never,
                     ::core::result::Result::Err(#payload) => #payload,
@@ -112,10 +119,10 @@ impl Body<'_> {
         }
         quote! {
             let #run = move || #body;
-            let #span = match #private::enter_sync(&__TRACED_META, #setup, #record) {
-                ::core::option::Option::Some(#span) => #span,
-                ::core::option::Option::None => return #run(),
-            };
+            if #private::nothing_to_do() {
+                return #run();
+            }
+            let #span = #enter;
             match #private::catch_unwind(#run) {
                 ::core::result::Result::Ok(#ret) => {
                     #outcome

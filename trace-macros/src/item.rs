@@ -69,8 +69,7 @@ impl TracedImpl {
         let mut methods = Vec::new();
         for (index, item) in block.items.iter_mut().enumerate() {
             let ImplItem::Fn(method) = item else { continue };
-            let (own, rest): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut method.attrs).into_iter().partition(is_traced_attr);
+            let (own, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut method.attrs).into_iter().partition(is_traced_attr);
             method.attrs = rest;
             methods.push(Method {
                 index,

@@ -17,7 +17,10 @@ pub(crate) enum Plan {
     Fn(Traced),
     /// The block (methods without their own `#[traced]`) and the methods to
     /// trace, each with its place in the block's items.
-    Impl { block: ItemImpl, methods: Vec<(usize, Traced)> },
+    Impl {
+        block: ItemImpl,
+        methods: Vec<(usize, Traced)>,
+    },
 }
 
 /// One function to trace.

@@ -6,10 +6,10 @@
 //! [`enter_sync`] (a sync body, which runs right there), [`start_async`] (an
 //! `async` body, on its first poll), and for a function returning a future
 //! [`prepare_future`] (at the call) then [`start_future`] (on the first poll).
-//! Each checks [`dispatch::nothing_to_do`] first (one relaxed load: no
-//! provider, no test capture, no metrics) and does nothing else when it says
-//! so: the closures the macro passes (argument recording, `parent`, `links`)
-//! run only past that check.
+//! Each is past [`nothing_to_do`] (one relaxed load: no provider, no test
+//! capture, no metrics; the expansion of a sync function checks it itself)
+//! and the closures the macro passes (argument recording, `parent`,
+//! `links`) run only once a span may record.
 
 mod entered;
 mod instrumented;
@@ -96,23 +96,18 @@ impl Recorder<'_> {
     }
 }
 
-/// Starts the span of a sync traced function and makes it current; `None`
-/// when there is nothing to do, and the body then runs as a plain call with
-/// nothing after it.
+/// True when a traced call has nothing to do: no provider, no test capture,
+/// no RED metrics. One relaxed load; the expansion checks it first and then
+/// runs the body as a plain call with nothing after it.
 #[inline(always)]
-pub fn enter_sync(
-    meta: &'static Meta,
-    setup: impl FnOnce(&mut Options),
-    record: impl FnOnce(&mut Recorder<'_>),
-) -> Option<Entered> {
-    if dispatch::nothing_to_do() {
-        return None;
-    }
-    Some(enter_sync_measured(meta, setup, record))
+pub fn nothing_to_do() -> bool {
+    dispatch::nothing_to_do()
 }
 
+/// Starts the span of a sync traced function and makes it current (called
+/// past [`nothing_to_do`]).
 #[inline(never)]
-fn enter_sync_measured(
+pub fn enter_sync(
     meta: &'static Meta,
     setup: impl FnOnce(&mut Options),
     record: impl FnOnce(&mut Recorder<'_>),
@@ -183,7 +178,7 @@ pub fn prepare_future(
     setup: impl FnOnce(&mut Options),
     record: impl FnOnce(&mut Recorder<'_>),
 ) -> Option<Prepared> {
-    if dispatch::nothing_to_do() || dispatch::is_off() {
+    if dispatch::is_off() {
         return None;
     }
     dispatch::with_tracer(&Context::current(), |_, _| ())?;
@@ -202,8 +197,9 @@ pub fn start_future(meta: &'static Meta, prepared: Option<Prepared>) -> AsyncSta
         return AsyncStart { cx: None, call: None };
     }
     let call = Call::begin(&meta.calls, false);
-    let cx = prepared
-        .and_then(|Prepared { meta, options, attributes }| start_span_of(meta, options, attributes, |_| {}, Body::Async));
+    let cx = prepared.and_then(|Prepared { meta, options, attributes }| {
+        start_span_of(meta, options, attributes, |_| {}, Body::Async)
+    });
     AsyncStart { cx, call }
 }
 
