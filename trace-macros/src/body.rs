@@ -107,7 +107,7 @@ impl Body<'_> {
             return quote! {
                 let #run = move || -> ! #body;
                 if #private::nothing_to_do() {
-                    #run()
+                    #private::run(#run)
                 }
                 let #span = #enter;
                 let #payload = match #private::catch_unwind(#run) {
@@ -120,7 +120,7 @@ impl Body<'_> {
         quote! {
             let #run = move || #body;
             if #private::nothing_to_do() {
-                return #run();
+                return #private::run(#run);
             }
             let #span = #enter;
             match #private::catch_unwind(#run) {

@@ -37,7 +37,7 @@ pub(crate) fn local(name: &str) -> syn::Ident {
 
 pub(crate) fn expand(plan: Plan) -> TokenStream {
     match plan {
-        Plan::Fn(traced) => expand_fn(traced),
+        Plan::Fn(traced) => expand_fn(*traced),
         Plan::Impl { mut block, methods } => {
             for (index, traced) in methods {
                 block.items[index] = ImplItem::Verbatim(expand_fn(traced));

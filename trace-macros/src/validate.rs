@@ -14,11 +14,11 @@ use crate::item::{TracedFn, TracedImpl, TracedItem};
 
 /// What to generate: checked arguments with the function they apply to.
 pub(crate) enum Plan {
-    Fn(Traced),
+    Fn(Box<Traced>),
     /// The block (methods without their own `#[traced]`) and the methods to
     /// trace, each with its place in the block's items.
     Impl {
-        block: ItemImpl,
+        block: Box<ItemImpl>,
         methods: Vec<(usize, Traced)>,
     },
 }
@@ -44,7 +44,7 @@ pub(crate) fn plan(args: Args, item: TracedItem) -> syn::Result<Plan> {
             }
             check_fn(&args, &func, &mut errors);
             errors.finish()?;
-            Ok(Plan::Fn(Traced { args, func: *func, default_name: None }))
+            Ok(Plan::Fn(Box::new(Traced { args, func: *func, default_name: None })))
         }
         TracedItem::Impl(block) => plan_impl(&args, *block),
     }
@@ -131,7 +131,7 @@ fn plan_impl(block_args: &Args, traced: TracedImpl) -> syn::Result<Plan> {
         }
     }
     errors.finish()?;
-    Ok(Plan::Impl { block, methods })
+    Ok(Plan::Impl { block: Box::new(block), methods })
 }
 
 /// The checks of one function's arguments against its signature.

@@ -30,9 +30,10 @@ struct Active {
 }
 
 impl Entered {
+    /// No span, the metrics only: a panic marks the call failed, its message
+    /// is not needed.
     #[inline]
     pub(crate) fn disabled(call: Option<Call>) -> Self {
-        super::unwinding::watch();
         Entered { active: None, call, unwinding_at_start: std::thread::panicking() }
     }
 

@@ -259,6 +259,14 @@ fn start_span_of(
     }
 }
 
+/// Runs the body of a sync traced function as a plain call, when there is
+/// nothing to do. By value, as `FnOnce`: the closure may capture `&mut`
+/// arguments (an `FnMut` called in place would need a `mut` binding).
+#[inline(always)]
+pub fn run<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
 /// `catch_unwind` for the body of a sync traced function. The closure is only
 /// run once and the panic is resumed right after it is recorded, so no broken
 /// invariant can be observed: asserting unwind safety is sound.
