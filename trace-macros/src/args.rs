@@ -1,32 +1,55 @@
-//! The arguments of `#[traced(..)]`: parsed, checked for duplicates and
-//! validated against the function, every error spanned at the offending token.
+//! The arguments of `#[traced(..)]`, parsed: each at most once, every error
+//! spanned at the offending token. Checking them against the function they
+//! annotate is `validate`'s job.
 
-use std::collections::HashSet;
-
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, ToTokens};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Ident, LitBool, LitStr, Path, Token};
 
 use crate::attrs::{Attrs, Format};
-use crate::item::TracedFn;
 
-const ACCEPTED: &str =
+/// The argument names, and the words `kind` and `ret(..)` take.
+pub(crate) mod kw {
+    syn::custom_keyword!(name);
+    syn::custom_keyword!(service);
+    syn::custom_keyword!(kind);
+    syn::custom_keyword!(resource);
+    syn::custom_keyword!(span_type);
+    syn::custom_keyword!(attrs);
+    syn::custom_keyword!(args);
+    syn::custom_keyword!(skip);
+    syn::custom_keyword!(ret);
+    syn::custom_keyword!(err);
+    syn::custom_keyword!(metrics);
+    syn::custom_keyword!(links);
+    syn::custom_keyword!(parent);
+    syn::custom_keyword!(off);
+    syn::custom_keyword!(key);
+    syn::custom_keyword!(server);
+    syn::custom_keyword!(client);
+    syn::custom_keyword!(producer);
+    syn::custom_keyword!(consumer);
+    syn::custom_keyword!(internal);
+}
+
+pub(crate) const ACCEPTED: &str =
     "name, service, kind, resource, span_type, attrs, args, skip, ret, err, metrics, links, parent, crate \
                         (and off, on a method of a #[traced] impl block)";
 
-/// Validated arguments, ready for the expander.
+/// The arguments as written, each at most once.
 #[derive(Clone, Default)]
 pub(crate) struct Args {
     pub(crate) name: Option<LitStr>,
     pub(crate) service: Option<LitStr>,
     pub(crate) kind: Option<Kind>,
-    /// `attrs(..)`, with the span of the `attrs` keyword.
-    pub(crate) attrs: Option<(Span, Attrs)>,
+    pub(crate) attrs: Option<Attrs>,
     pub(crate) krate: Option<Path>,
     /// The `args` flag: record every argument that converts.
-    pub(crate) all_args: Option<Ident>,
+    pub(crate) all_args: Option<kw::args>,
     /// `skip(a, b)`: arguments `args` leaves out.
-    pub(crate) skip: Option<(Ident, Vec<Ident>)>,
+    pub(crate) skip: Option<Skip>,
     pub(crate) ret: Option<Ret>,
     /// `err = false`: do not record an `Err` return as an error.
     pub(crate) err: Option<LitBool>,
@@ -35,13 +58,14 @@ pub(crate) struct Args {
     pub(crate) links: Option<Expr>,
     pub(crate) parent: Option<Expr>,
     /// `off`: a method of a traced impl block that is not traced.
-    pub(crate) off: Option<Ident>,
+    pub(crate) off: Option<kw::off>,
     /// `resource = ".."` (ddtrace), recorded as `resource.name`.
     pub(crate) resource: Option<LitStr>,
     /// `span_type = ".."` (ddtrace), recorded as `span.type`.
     pub(crate) span_type: Option<LitStr>,
 }
 
+/// `kind = server`: expands to the `SpanKind` variant.
 #[derive(Clone, Copy)]
 pub(crate) enum Kind {
     Server,
@@ -51,59 +75,39 @@ pub(crate) enum Kind {
     Internal,
 }
 
-impl Kind {
-    pub(crate) fn variant(self) -> &'static str {
-        match self {
-            Kind::Server => "Server",
-            Kind::Client => "Client",
-            Kind::Producer => "Producer",
-            Kind::Consumer => "Consumer",
-            Kind::Internal => "Internal",
-        }
+impl ToTokens for Kind {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let private = crate::expand::private();
+        tokens.extend(match self {
+            Kind::Server => quote!(#private::SpanKind::Server),
+            Kind::Client => quote!(#private::SpanKind::Client),
+            Kind::Producer => quote!(#private::SpanKind::Producer),
+            Kind::Consumer => quote!(#private::SpanKind::Consumer),
+            Kind::Internal => quote!(#private::SpanKind::Internal),
+        });
     }
+}
+
+/// `skip(password, token)`.
+#[derive(Clone)]
+pub(crate) struct Skip {
+    pub(crate) keyword: kw::skip,
+    pub(crate) names: Vec<Ident>,
 }
 
 /// `ret`, `ret(%)`, `ret(?)`, `ret(key = "output.value")`, `ret(%, key = "..")`.
 #[derive(Clone)]
 pub(crate) struct Ret {
-    pub(crate) token: Ident,
+    pub(crate) keyword: kw::ret,
     pub(crate) format: Format,
     pub(crate) key: Option<LitStr>,
-}
-
-/// Where the arguments were written.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Place {
-    /// On a function, or a method outside a traced impl block.
-    Fn,
-    /// On a method inside a traced impl block.
-    Method,
 }
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut args = Args::default();
         while !input.is_empty() {
-            if input.peek(Token![crate]) {
-                let token: Token![crate] = input.parse()?;
-                if args.krate.is_some() {
-                    return Err(duplicate(token.span, "crate"));
-                }
-                input.parse::<Token![=]>().map_err(|e| {
-                    syn::Error::new(e.span(), "expected `=` after `crate`, e.g. `crate = ::my_facade::trace_runtime`")
-                })?;
-                args.krate = Some(input.call(Path::parse_mod_style).map_err(|e| {
-                    syn::Error::new(
-                        e.span(),
-                        "`crate` takes a path to trace_runtime, e.g. `crate = ::my_facade::trace_runtime`",
-                    )
-                })?);
-            } else {
-                let key: Ident = input.call(syn::ext::IdentExt::parse_any).map_err(|e| {
-                    syn::Error::new(e.span(), format!("expected an argument of #[traced]: one of {ACCEPTED}"))
-                })?;
-                parse_named(input, &key, &mut args)?;
-            }
+            args.parse_one(input)?;
             if input.is_empty() {
                 break;
             }
@@ -115,259 +119,110 @@ impl Parse for Args {
     }
 }
 
-fn parse_named(input: ParseStream<'_>, key: &Ident, args: &mut Args) -> syn::Result<()> {
-    match key.to_string().as_str() {
-        "name" => set_once(&mut args.name, key, parse_str_value(input, key, "name = \"checkout\"")?),
-        "service" => set_once(&mut args.service, key, parse_str_value(input, key, "service = \"postgres\"")?),
-        "kind" => set_once(&mut args.kind, key, parse_kind(input, key)?),
-        "resource" => {
-            set_once(&mut args.resource, key, parse_str_value(input, key, "resource = \"GET /orders/{id}\"")?)
-        }
-        "span_type" => set_once(&mut args.span_type, key, parse_span_type(input, key)?),
-        "attrs" => {
-            if args.attrs.is_some() {
-                return Err(duplicate(key.span(), "attrs"));
+impl Args {
+    fn parse_one(&mut self, input: ParseStream<'_>) -> syn::Result<()> {
+        if input.peek(Token![crate]) {
+            let token: Token![crate] = input.parse()?;
+            input.parse::<Token![=]>().map_err(|e| {
+                syn::Error::new(e.span(), "expected `=` after `crate`, e.g. `crate = ::my_facade::trace_runtime`")
+            })?;
+            let path = input.call(Path::parse_mod_style).map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "`crate` takes a path to trace_runtime, e.g. `crate = ::my_facade::trace_runtime`",
+                )
+            })?;
+            set_once(&mut self.krate, token.span, "crate", path)
+        } else if input.peek(kw::name) {
+            let key: kw::name = input.parse()?;
+            set_once(&mut self.name, key.span, "name", parse_str_value(input, "name", "name = \"checkout\"")?)
+        } else if input.peek(kw::service) {
+            let key: kw::service = input.parse()?;
+            let value = parse_str_value(input, "service", "service = \"postgres\"")?;
+            set_once(&mut self.service, key.span, "service", value)
+        } else if input.peek(kw::kind) {
+            let key: kw::kind = input.parse()?;
+            set_once(&mut self.kind, key.span, "kind", parse_kind(input)?)
+        } else if input.peek(kw::resource) {
+            let key: kw::resource = input.parse()?;
+            let value = parse_str_value(input, "resource", "resource = \"GET /orders/{id}\"")?;
+            set_once(&mut self.resource, key.span, "resource", value)
+        } else if input.peek(kw::span_type) {
+            let key: kw::span_type = input.parse()?;
+            set_once(&mut self.span_type, key.span, "span_type", parse_span_type(input)?)
+        } else if input.peek(kw::attrs) {
+            let key: kw::attrs = input.parse()?;
+            if self.attrs.is_some() {
+                return Err(duplicate(key.span, "attrs"));
             }
             if !input.peek(syn::token::Paren) {
                 return Err(syn::Error::new(
-                    key.span(),
+                    key.span,
                     "`attrs` takes a list in parentheses, e.g. `attrs(user.id = id, %order, ?tags)`",
                 ));
             }
             let content;
             syn::parenthesized!(content in input);
-            args.attrs = Some((key.span(), content.parse()?));
+            let mut attrs: Attrs = content.parse()?;
+            attrs.keyword = key.span;
+            self.attrs = Some(attrs);
             Ok(())
-        }
-        "args" => {
+        } else if input.peek(kw::args) {
+            let key: kw::args = input.parse()?;
             if input.peek(syn::token::Paren) || input.peek(Token![=]) {
                 return Err(syn::Error::new(
-                    key.span(),
+                    key.span,
                     "`args` is a flag and takes no value: write `args` to record every argument that converts, \
                      and `skip(a, b)` to leave some out",
                 ));
             }
-            set_once(&mut args.all_args, key, key.clone())
-        }
-        "skip" => {
-            if !input.peek(syn::token::Paren) {
-                return Err(syn::Error::new(
-                    key.span(),
-                    "`skip` lists the arguments `args` leaves out, e.g. `args, skip(password)`; \
-                     to leave a method of a #[traced] impl block untraced, write #[traced(off)] on it",
-                ));
-            }
-            let content;
-            syn::parenthesized!(content in input);
-            let names = content.parse_terminated(Ident::parse_any_arg, Token![,]).map_err(|e| {
-                syn::Error::new(e.span(), "`skip(..)` takes argument names, e.g. `skip(password, token)`")
-            })?;
-            if names.is_empty() {
-                return Err(syn::Error::new(key.span(), "`skip()` is empty: name the arguments to leave out"));
-            }
-            set_once(&mut args.skip, key, (key.clone(), names.into_iter().collect()))
-        }
-        "ret" => set_once(&mut args.ret, key, parse_ret(input, key)?),
-        "err" => {
-            input.parse::<Token![=]>().map_err(|e| {
-                syn::Error::new(e.span(), "expected `=` after `err`: `err = false` leaves an `Err` return unrecorded")
-            })?;
-            let value: LitBool = input.parse().map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    "`err` takes `true` (the default: an `Err` return marks the span as an error) or `false`",
-                )
-            })?;
-            set_once(&mut args.err, key, value)
-        }
-        "metrics" => {
-            input.parse::<Token![=]>().map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    "expected `=` after `metrics`: `metrics = false` leaves the function out of the RED metrics",
-                )
-            })?;
-            let value: LitBool = input.parse().map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    "`metrics` takes `true` (the default: every call counts in `function.calls`, \
-                     `function.calls.duration` and `function.calls.concurrent`) or `false`",
-                )
-            })?;
-            set_once(&mut args.metrics, key, value)
-        }
-        "links" => {
-            let expr = parse_expr_value(input, key, "links = [batch.trigger.clone()]")?;
-            set_once(&mut args.links, key, expr)
-        }
-        "parent" => {
-            let expr = parse_expr_value(input, key, "parent = remote_context` or `parent = None")?;
-            set_once(&mut args.parent, key, expr)
-        }
-        "off" => {
+            set_once(&mut self.all_args, key.span, "args", key)
+        } else if input.peek(kw::skip) {
+            let keyword: kw::skip = input.parse()?;
+            set_once(&mut self.skip, keyword.span, "skip", parse_skip(input, keyword)?)
+        } else if input.peek(kw::ret) {
+            let keyword: kw::ret = input.parse()?;
+            set_once(&mut self.ret, keyword.span, "ret", parse_ret(input, keyword)?)
+        } else if input.peek(kw::err) {
+            let key: kw::err = input.parse()?;
+            let value = parse_bool(
+                input,
+                "expected `=` after `err`: `err = false` leaves an `Err` return unrecorded",
+                "`err` takes `true` (the default: an `Err` return marks the span as an error) or `false`",
+            )?;
+            set_once(&mut self.err, key.span, "err", value)
+        } else if input.peek(kw::metrics) {
+            let key: kw::metrics = input.parse()?;
+            let value = parse_bool(
+                input,
+                "expected `=` after `metrics`: `metrics = false` leaves the function out of the RED metrics",
+                "`metrics` takes `true` (the default: every call counts in `function.calls`, \
+                 `function.calls.duration` and `function.calls.concurrent`) or `false`",
+            )?;
+            set_once(&mut self.metrics, key.span, "metrics", value)
+        } else if input.peek(kw::links) {
+            let key: kw::links = input.parse()?;
+            let expr = parse_expr_value(input, "links", "links = [batch.trigger.clone()]")?;
+            set_once(&mut self.links, key.span, "links", expr)
+        } else if input.peek(kw::parent) {
+            let key: kw::parent = input.parse()?;
+            let expr = parse_expr_value(input, "parent", "parent = remote_context` or `parent = None")?;
+            set_once(&mut self.parent, key.span, "parent", expr)
+        } else if input.peek(kw::off) {
+            let key: kw::off = input.parse()?;
             if input.peek(syn::token::Paren) || input.peek(Token![=]) {
-                return Err(syn::Error::new(key.span(), "`off` takes no value: write #[traced(off)]"));
+                return Err(syn::Error::new(key.span, "`off` takes no value: write #[traced(off)]"));
             }
-            set_once(&mut args.off, key, key.clone())
-        }
-        other => Err(syn::Error::new(
-            key.span(),
-            format!("unknown argument `{other}` of #[traced]; expected one of: {ACCEPTED}"),
-        )),
-    }
-}
-
-trait ParseArgName: Sized {
-    fn parse_any_arg(input: ParseStream<'_>) -> syn::Result<Self>;
-}
-
-impl ParseArgName for Ident {
-    /// An argument name, `self` included.
-    fn parse_any_arg(input: ParseStream<'_>) -> syn::Result<Self> {
-        syn::ext::IdentExt::parse_any(input)
-    }
-}
-
-fn parse_ret(input: ParseStream<'_>, key: &Ident) -> syn::Result<Ret> {
-    const USAGE: &str = "`ret` takes `%` (Display), `?` (Debug) and/or `key = \"attribute.key\"`, \
-                         e.g. `ret`, `ret(?)`, `ret(%, key = \"output.value\")`";
-    let mut ret = Ret { token: key.clone(), format: Format::Typed, key: None };
-    if input.peek(Token![=]) {
-        return Err(syn::Error::new(input.span(), USAGE));
-    }
-    if !input.peek(syn::token::Paren) {
-        return Ok(ret);
-    }
-    let content;
-    syn::parenthesized!(content in input);
-    let mut format_seen = false;
-    while !content.is_empty() {
-        if content.peek(Token![%]) || content.peek(Token![?]) {
-            let span = content.span();
-            if format_seen {
-                return Err(syn::Error::new(span, "`ret(..)` takes one of `%` or `?`, once"));
-            }
-            format_seen = true;
-            ret.format = if content.peek(Token![%]) {
-                content.parse::<Token![%]>()?;
-                Format::Display
-            } else {
-                content.parse::<Token![?]>()?;
-                Format::Debug
-            };
-        } else if content.peek(Ident) {
-            let name: Ident = content.parse()?;
-            if name != "key" {
-                return Err(syn::Error::new(name.span(), format!("unknown `{name}` in `ret(..)`; {USAGE}")));
-            }
-            if ret.key.is_some() {
-                return Err(duplicate(name.span(), "key"));
-            }
-            content.parse::<Token![=]>().map_err(|e| {
-                syn::Error::new(e.span(), "expected `=` after `key`, e.g. `ret(key = \"output.value\")`")
-            })?;
-            let lit: LitStr = content.parse().map_err(|e| {
-                syn::Error::new(e.span(), "`key` takes a string literal, e.g. `ret(key = \"output.value\")`")
-            })?;
-            if lit.value().is_empty() {
-                return Err(syn::Error::new(lit.span(), "an attribute key must not be empty"));
-            }
-            ret.key = Some(lit);
+            set_once(&mut self.off, key.span, "off", key)
         } else {
-            return Err(syn::Error::new(content.span(), USAGE));
+            let other: Ident = input.call(Ident::parse_any).map_err(|e| {
+                syn::Error::new(e.span(), format!("expected an argument of #[traced]: one of {ACCEPTED}"))
+            })?;
+            Err(syn::Error::new(
+                other.span(),
+                format!("unknown argument `{other}` of #[traced]; expected one of: {ACCEPTED}"),
+            ))
         }
-        if content.is_empty() {
-            break;
-        }
-        content.parse::<Token![,]>().map_err(|e| syn::Error::new(e.span(), "expected `,` inside `ret(..)`"))?;
-    }
-    Ok(ret)
-}
-
-fn parse_expr_value(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::Result<Expr> {
-    input
-        .parse::<Token![=]>()
-        .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`, e.g. `{example}`")))?;
-    if input.is_empty() || input.peek(Token![,]) {
-        return Err(syn::Error::new(input.span(), format!("expected a value after `{key} =`, e.g. `{example}`")));
-    }
-    input.parse()
-}
-
-impl Args {
-    /// Checks the arguments against the function they annotate.
-    pub(crate) fn validate(&self, func: &TracedFn, place: Place) -> syn::Result<()> {
-        let mut errors = Errors::default();
-        if let Some(off) = &self.off {
-            if place != Place::Method {
-                errors.push(syn::Error::new(
-                    off.span(),
-                    "`off` leaves a method of a #[traced] impl block untraced; \
-                     on its own, remove #[traced] instead",
-                ));
-            } else if self.has_other_than_off() {
-                errors.push(syn::Error::new(
-                    off.span(),
-                    "`off` leaves the method untraced and takes no other argument: remove the others, or `off`",
-                ));
-            }
-        }
-        if let Some((_, attrs)) = &self.attrs {
-            if let Err(error) = attrs.validate(func) {
-                errors.push(error);
-            }
-        }
-        let names: HashSet<String> = func.arg_names().into_iter().collect();
-        if let Some((skip, skipped)) = &self.skip {
-            if self.all_args.is_none() {
-                errors.push(syn::Error::new(
-                    skip.span(),
-                    "`skip(..)` leaves arguments out of `args`, which is not set: \
-                     add `args` to record every argument except these, or remove `skip`",
-                ));
-            }
-            for name in skipped {
-                if name == "self" {
-                    errors.push(syn::Error::new(
-                        name.span(),
-                        "`self` is never recorded by `args` (only when named in attrs(..)): nothing to skip",
-                    ));
-                } else if !names.contains(&name.to_string()) {
-                    errors.push(syn::Error::new(
-                        name.span(),
-                        format!("`{name}` is not an argument of `{}`; {}", func.ident(), known_args(func)),
-                    ));
-                }
-            }
-        }
-        if let Some(ret) = &self.ret {
-            if func.returns_nothing() {
-                errors.push(syn::Error::new(
-                    ret.token.span(),
-                    format!("`ret` records the return value, but `{}` returns nothing", func.ident()),
-                ));
-            }
-        }
-        errors.finish()
-    }
-
-    /// Checks the arguments written on an impl block.
-    pub(crate) fn validate_block(&self) -> syn::Result<()> {
-        let mut errors = Errors::default();
-        if let Some(name) = &self.name {
-            errors.push(syn::Error::new(
-                name.span(),
-                "`name` on an impl block would give every method the same name; \
-                 methods are named `Type::method`, put `name` on a method to change its own",
-            ));
-        }
-        if let Some(off) = &self.off {
-            errors.push(syn::Error::new(
-                off.span(),
-                "`off` goes on a method of a #[traced] impl block; to trace nothing here, remove #[traced]",
-            ));
-        }
-        errors.finish()
     }
 
     /// The arguments of a method inside a traced impl block: each argument
@@ -375,11 +230,12 @@ impl Args {
     /// to the block's (a key given on both takes the method's value).
     pub(crate) fn merged(block: &Args, method: Args) -> Args {
         let attrs = match (&block.attrs, method.attrs) {
-            (Some((_, outer)), Some((span, inner))) => {
+            (Some(outer), Some(mut inner)) => {
                 let mut entries: Vec<_> =
                     outer.entries.iter().filter(|a| inner.entries.iter().all(|b| b.key != a.key)).cloned().collect();
-                entries.extend(inner.entries);
-                Some((span, Attrs { entries }))
+                entries.append(&mut inner.entries);
+                inner.entries = entries;
+                Some(inner)
             }
             (outer, inner) => inner.or_else(|| outer.clone()),
         };
@@ -389,7 +245,7 @@ impl Args {
             kind: method.kind.or(block.kind),
             attrs,
             krate: method.krate.or_else(|| block.krate.clone()),
-            all_args: method.all_args.or_else(|| block.all_args.clone()),
+            all_args: method.all_args.or(block.all_args),
             skip: method.skip.or_else(|| block.skip.clone()),
             ret: method.ret.or_else(|| block.ret.clone()),
             err: method.err.or_else(|| block.err.clone()),
@@ -412,29 +268,7 @@ impl Args {
         self.metrics.as_ref().is_none_or(LitBool::value)
     }
 
-    /// The arguments `args` records: every name the signature binds, except
-    /// `self`, `skip(..)`, those `attrs(..)` already records, and
-    /// macro-generated ones (`__arg0`).
-    /// The arguments `args` records, each with the `#[cfg(..)]` attributes
-    /// of its parameter.
-    pub(crate) fn recorded_args(&self, func: &TracedFn) -> Vec<(Ident, Vec<syn::Attribute>)> {
-        if self.all_args.is_none() {
-            return Vec::new();
-        }
-        let skipped: HashSet<String> =
-            self.skip.iter().flat_map(|(_, names)| names.iter().map(ToString::to_string)).collect();
-        let taken: HashSet<&str> =
-            self.attrs.iter().flat_map(|(_, attrs)| attrs.entries.iter().map(|a| a.key.as_str())).collect();
-        func.arg_idents_with_cfg()
-            .into_iter()
-            .filter(|(ident, _)| {
-                let name = ident.to_string();
-                let name = name.trim_start_matches("r#");
-                !name.starts_with("__") && !skipped.contains(name) && !taken.contains(name)
-            })
-            .collect()
-    }
-
+    /// True when anything but `off` is given.
     pub(crate) fn has_other_than_off(&self) -> bool {
         let Args {
             name,
@@ -470,48 +304,103 @@ impl Args {
     }
 }
 
-/// "its arguments are: `a`, `b`" or "`f` takes no arguments".
-pub(crate) fn known_args(func: &TracedFn) -> String {
-    let mut known: Vec<String> = func.arg_names();
-    known.sort();
-    known.dedup();
-    if known.is_empty() {
-        format!("`{}` takes no arguments", func.ident())
-    } else {
-        format!("its arguments are: {}", known.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))
+fn parse_skip(input: ParseStream<'_>, keyword: kw::skip) -> syn::Result<Skip> {
+    if !input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(
+            keyword.span,
+            "`skip` lists the arguments `args` leaves out, e.g. `args, skip(password)`; \
+             to leave a method of a #[traced] impl block untraced, write #[traced(off)] on it",
+        ));
     }
+    let content;
+    syn::parenthesized!(content in input);
+    // Argument names, `self` included (`parse_any`).
+    let names = content
+        .parse_terminated(Ident::parse_any, Token![,])
+        .map_err(|e| syn::Error::new(e.span(), "`skip(..)` takes argument names, e.g. `skip(password, token)`"))?;
+    if names.is_empty() {
+        return Err(syn::Error::new(keyword.span, "`skip()` is empty: name the arguments to leave out"));
+    }
+    Ok(Skip { keyword, names: names.into_iter().collect() })
 }
 
-/// Several errors reported at once.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
+fn parse_ret(input: ParseStream<'_>, keyword: kw::ret) -> syn::Result<Ret> {
+    const USAGE: &str = "`ret` takes `%` (Display), `?` (Debug) and/or `key = \"attribute.key\"`, \
+                         e.g. `ret`, `ret(?)`, `ret(%, key = \"output.value\")`";
+    let mut ret = Ret { keyword, format: Format::Typed, key: None };
+    if input.peek(Token![=]) {
+        return Err(syn::Error::new(input.span(), USAGE));
+    }
+    if !input.peek(syn::token::Paren) {
+        return Ok(ret);
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    let mut format_seen = false;
+    while !content.is_empty() {
+        if content.peek(Token![%]) || content.peek(Token![?]) {
+            if format_seen {
+                return Err(syn::Error::new(content.span(), "`ret(..)` takes one of `%` or `?`, once"));
+            }
+            format_seen = true;
+            ret.format = content.parse()?;
+        } else if content.peek(kw::key) {
+            let key: kw::key = content.parse()?;
+            if ret.key.is_some() {
+                return Err(duplicate(key.span, "key"));
+            }
+            content.parse::<Token![=]>().map_err(|e| {
+                syn::Error::new(e.span(), "expected `=` after `key`, e.g. `ret(key = \"output.value\")`")
+            })?;
+            let lit: LitStr = content.parse().map_err(|e| {
+                syn::Error::new(e.span(), "`key` takes a string literal, e.g. `ret(key = \"output.value\")`")
+            })?;
+            if lit.value().is_empty() {
+                return Err(syn::Error::new(lit.span(), "an attribute key must not be empty"));
+            }
+            ret.key = Some(lit);
+        } else if content.peek(Ident) {
+            let name: Ident = content.parse()?;
+            return Err(syn::Error::new(name.span(), format!("unknown `{name}` in `ret(..)`; {USAGE}")));
+        } else {
+            return Err(syn::Error::new(content.span(), USAGE));
         }
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>().map_err(|e| syn::Error::new(e.span(), "expected `,` inside `ret(..)`"))?;
     }
-
-    pub(crate) fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
-    }
+    Ok(ret)
 }
 
-fn set_once<T>(slot: &mut Option<T>, key: &Ident, value: T) -> syn::Result<()> {
+fn parse_bool(input: ParseStream<'_>, no_equals: &str, not_a_bool: &str) -> syn::Result<LitBool> {
+    input.parse::<Token![=]>().map_err(|e| syn::Error::new(e.span(), no_equals))?;
+    input.parse().map_err(|e| syn::Error::new(e.span(), not_a_bool))
+}
+
+fn parse_expr_value(input: ParseStream<'_>, key: &str, example: &str) -> syn::Result<Expr> {
+    input
+        .parse::<Token![=]>()
+        .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`, e.g. `{example}`")))?;
+    if input.is_empty() || input.peek(Token![,]) {
+        return Err(syn::Error::new(input.span(), format!("expected a value after `{key} =`, e.g. `{example}`")));
+    }
+    input.parse()
+}
+
+fn set_once<T>(slot: &mut Option<T>, at: Span, key: &str, value: T) -> syn::Result<()> {
     if slot.is_some() {
-        return Err(duplicate(key.span(), &key.to_string()));
+        return Err(duplicate(at, key));
     }
     *slot = Some(value);
     Ok(())
 }
 
-fn duplicate(span: Span, name: &str) -> syn::Error {
+pub(crate) fn duplicate(span: Span, name: &str) -> syn::Error {
     syn::Error::new(span, format!("duplicate `{name}` argument: give it once"))
 }
 
-fn parse_str_value(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::Result<LitStr> {
+fn parse_str_value(input: ParseStream<'_>, key: &str, example: &str) -> syn::Result<LitStr> {
     input
         .parse::<Token![=]>()
         .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`, e.g. `{example}`")))?;
@@ -529,9 +418,9 @@ fn parse_str_value(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::R
 
 /// `span_type = "web"`: Datadog's types are short lowercase words
 /// (`web`, `db`, `cache`, `http`, `custom`, ...).
-fn parse_span_type(input: ParseStream<'_>, key: &Ident) -> syn::Result<LitStr> {
+fn parse_span_type(input: ParseStream<'_>) -> syn::Result<LitStr> {
     const EXAMPLE: &str = "span_type = \"web\"";
-    let lit = parse_str_value(input, key, EXAMPLE)?;
+    let lit = parse_str_value(input, "span_type", EXAMPLE)?;
     let value = lit.value();
     if value.len() > 64 || !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b)) {
         return Err(syn::Error::new(
@@ -545,20 +434,26 @@ fn parse_span_type(input: ParseStream<'_>, key: &Ident) -> syn::Result<LitStr> {
     Ok(lit)
 }
 
-fn parse_kind(input: ParseStream<'_>, key: &Ident) -> syn::Result<Kind> {
+fn parse_kind(input: ParseStream<'_>) -> syn::Result<Kind> {
     const KINDS: &str = "server, client, producer, consumer or internal";
     input
         .parse::<Token![=]>()
-        .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`, e.g. `kind = server`")))?;
-    let kind: Ident = input
-        .parse()
-        .map_err(|e| syn::Error::new(e.span(), format!("`kind` takes one of {KINDS}, e.g. `kind = server`")))?;
-    Ok(match kind.to_string().as_str() {
-        "server" => Kind::Server,
-        "client" => Kind::Client,
-        "producer" => Kind::Producer,
-        "consumer" => Kind::Consumer,
-        "internal" => Kind::Internal,
-        other => return Err(syn::Error::new(kind.span(), format!("unknown span kind `{other}`; expected {KINDS}"))),
-    })
+        .map_err(|e| syn::Error::new(e.span(), "expected `=` after `kind`, e.g. `kind = server`"))?;
+    let kind = if input.peek(kw::server) {
+        input.parse::<kw::server>().map(|_| Kind::Server)
+    } else if input.peek(kw::client) {
+        input.parse::<kw::client>().map(|_| Kind::Client)
+    } else if input.peek(kw::producer) {
+        input.parse::<kw::producer>().map(|_| Kind::Producer)
+    } else if input.peek(kw::consumer) {
+        input.parse::<kw::consumer>().map(|_| Kind::Consumer)
+    } else if input.peek(kw::internal) {
+        input.parse::<kw::internal>().map(|_| Kind::Internal)
+    } else {
+        let other: Ident = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), format!("`kind` takes one of {KINDS}, e.g. `kind = server`")))?;
+        return Err(syn::Error::new(other.span(), format!("unknown span kind `{other}`; expected {KINDS}")));
+    };
+    kind
 }

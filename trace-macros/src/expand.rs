@@ -1,237 +1,65 @@
-//! Code generation for validated `#[traced]` input.
+//! Code generation from a checked [`Plan`]: the call-site metadata, the
+//! closures that record `attrs`/`args` and set `parent`/`links`, and the
+//! outcome recording; the bodies themselves are generated in `body`.
 //!
-//! - Sync functions run their body in a closure under `catch_unwind`, so the
-//!   return value can be inspected (an `Err` is recorded) and a panic
-//!   recorded then resumed unchanged.
-//! - `async fn`s run their body as an inner `async move` block wrapped in
-//!   `Instrumented`, which makes the span current on each poll and ends it as
-//!   cancelled if dropped early. The span starts on the first poll.
-//! - Functions returning a future (`-> impl Future`, `-> Pin<Box<dyn
-//!   Future>>`, `#[async_trait]` methods) evaluate their recorded arguments at
-//!   call time, build the future as written, and return an `async move`
-//!   block that starts the span on the first poll and awaits that future
-//!   inside `Instrumented`: the span covers the awaited work, not the
-//!   construction. A body ending in `Box::pin(fut)` has `fut` wrapped
-//!   directly, so there is one allocation, as before.
-//!
-//! Every body gets a "fake return edge" (`let _: ReturnType = loop {}`) so
-//! that type inference inside it sees the declared return type, as it would
-//! without the macro. Locals the macro introduces are `mixed_site`, so the
-//! user's code cannot see them; every path is absolute, so the user's own
-//! `Result`, `Option`, `Box` or a `#![no_implicit_prelude]` do not matter.
+//! Every path goes through one `use <crate>::__private_<version> as
+//! __traced_private;` at the top of the body (thiserror ties its
+//! `__private` to its version the same way): a trace-macros /
+//! trace-runtime pair of different versions fails there, after
+//! `__traced_runtime_version!` has said why. Locals the macro introduces
+//! are `mixed_site`, so the user's code cannot see them; every other path
+//! is absolute, so the user's own `Result`, `Option`, `Box` or a
+//! `#![no_implicit_prelude]` do not matter.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Expr, ImplItem, ItemImpl, LitStr, Path};
+use syn::{Expr, ImplItem, LitStr, Path};
 
 use crate::args::{Args, Kind};
 use crate::attrs::{AttrValue, Format};
-use crate::item::{Shape, TracedFn};
+use crate::body::Body;
+use crate::item::TracedFn;
+use crate::validate::{unraw, Plan, Traced};
 
 /// Default key of the `ret` attribute.
 const RET_KEY: &str = "return.value";
 
-/// Generated names, invisible to the user's code.
-struct Locals {
-    span: syn::Ident,
-    ret: syn::Ident,
-    recorder: syn::Ident,
-    options: syn::Ident,
-    prepared: syn::Ident,
-    future: syn::Ident,
-    outcome: syn::Ident,
+/// The local name of the runtime's `__private_<version>` module.
+pub(crate) fn private() -> syn::Ident {
+    syn::Ident::new("__traced_private", Span::mixed_site())
 }
 
-impl Locals {
-    fn new() -> Self {
-        let local = |name: &str| syn::Ident::new(name, Span::mixed_site());
-        Locals {
-            span: local("__traced_span"),
-            ret: local("__traced_ret"),
-            recorder: local("__traced_recorder"),
-            options: local("__traced_options"),
-            prepared: local("__traced_prepared"),
-            future: local("__traced_future"),
-            outcome: local("__traced_outcome"),
+/// A local the macro introduces, invisible to the user's code.
+pub(crate) fn local(name: &str) -> syn::Ident {
+    syn::Ident::new(name, Span::mixed_site())
+}
+
+pub(crate) fn expand(plan: Plan) -> TokenStream {
+    match plan {
+        Plan::Fn(traced) => expand_fn(*traced),
+        Plan::Impl { mut block, methods } => {
+            for (index, traced) in methods {
+                block.items[index] = ImplItem::Verbatim(expand_fn(traced));
+            }
+            quote!(#block)
         }
     }
 }
 
 /// A traced function: its signature unchanged, a new body.
-pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String>) -> TokenStream {
+fn expand_fn(traced: Traced) -> TokenStream {
+    let Traced { args, func, default_name } = traced;
     let krate: Path = args.krate.clone().unwrap_or_else(|| syn::parse_quote!(::trace_runtime));
-    let private = quote!(#krate::__private);
-    let ident_span = func.sig.ident.span();
-    let locals = Locals::new();
-    let Locals { span: span_var, ret: ret_var, recorder, options, prepared, future, .. } = &locals;
-
-    // autometrics' `function`: the function's own name (`Type::method` in a
-    // traced impl block), whatever the span is called.
-    let function = LitStr::new(&default_name.clone().unwrap_or_else(|| unraw(&func.sig.ident)), ident_span);
-    let name = args
-        .name
-        .clone()
-        .unwrap_or_else(|| LitStr::new(&default_name.unwrap_or_else(|| unraw(&func.sig.ident)), ident_span));
-    let kind = format_ident!("{}", args.kind.unwrap_or(Kind::Internal).variant());
-    let service = match &args.service {
-        Some(service) => quote!(::core::option::Option::Some(#service)),
-        None => quote!(::core::option::Option::None),
-    };
-
-    let recorded_keys = recorded_keys(args, &func);
-    let file_line = quote_spanned!(ident_span=> file: ::core::file!(), line: ::core::line!(),);
-    let calls = if args.records_metrics() { quote!(new) } else { quote!(off) };
-    let meta = quote! {
-        fn __traced_marker() {}
-        static __TRACED_META: #private::Meta = #private::Meta {
-            name: #name,
-            kind: #private::SpanKind::#kind,
-            service: #service,
-            #file_line
-            marker: || ::core::any::type_name_of_val(&__traced_marker),
-            recorded_keys: &[#(#recorded_keys),*],
-            calls: #private::CallSite::#calls(#function, ::core::module_path!()),
-        };
-    };
-    let setup = setup_closure(args, &private, options);
-    let records = record_statements(args, &func, &private, recorder);
-    let record = quote! {
-        |#recorder: &mut #private::Recorder<'_>| {
-            #[allow(unused_imports)]
-            use #private::{RecordArg as _, SkipArg as _};
-            #(#records)*
-        }
-    };
-    let record_outcome = record_outcome(args, &private, &locals);
-    let outcome_binding = if record_outcome.is_empty() { quote!(_) } else { quote!(#span_var) };
-
-    let block = &func.block;
-    // `-> !` cannot be named in a `let` on stable Rust: the closure's own
-    // `-> !` checks the body diverges instead.
-    let never = func.returns_never();
-    let fake_return = if never { TokenStream::new() } else { fake_return_of(&func.return_type_hint()) };
-    // The user's statements under the fake return edge, spanned at their
-    // block so errors inside point at their code.
-    let stmts = &block.stmts;
-    let body = quote_spanned! {block.span()=>
-        {
-            #fake_return
-            #(#stmts)*
-        }
-    };
-
-    let new_block = match func.shape() {
-        Shape::Sync if never => {
-            // Only a panic comes back: record it and resume it.
-            quote! {{
-                #meta
-                let #span_var = #private::enter(&__TRACED_META, #setup, #record);
-                let __traced_payload = match #private::catch_unwind(move || -> ! #body) {
-                    ::core::result::Result::Ok(__traced_never) => __traced_never,
-                    ::core::result::Result::Err(__traced_payload) => __traced_payload,
-                };
-                #span_var.resume_panic(__traced_payload)
-            }}
-        }
-        Shape::Async if never => {
-            // An `async` block's output cannot be declared `!`; the body
-            // diverges (or panics, which `Instrumented` records and resumes),
-            // so the end of this block is never reached.
-            quote! {{
-                #meta
-                let #span_var = #private::start(&__TRACED_META, #setup, #record);
-                let (#ret_var, _) = #private::Instrumented::new(#span_var, async move #body).await;
-                #[allow(unreachable_code, clippy::let_underscore_untyped)]
-                {
-                    let _ = #ret_var;
-                    ::core::unreachable!("a `-> !` function returned")
-                }
-            }}
-        }
-        Shape::Sync => {
-            quote! {{
-                #meta
-                let #span_var = #private::enter(&__TRACED_META, #setup, #record);
-                match #private::catch_unwind(move || #body) {
-                    ::core::result::Result::Ok(#ret_var) => {
-                        #record_outcome
-                        #ret_var
-                    }
-                    ::core::result::Result::Err(__traced_payload) => #span_var.resume_panic(__traced_payload),
-                }
-            }}
-        }
-        Shape::Async => {
-            quote! {{
-                #meta
-                let #span_var = #private::start(&__TRACED_META, #setup, #record);
-                let (#ret_var, #outcome_binding) = #private::Instrumented::new(#span_var, async move #body).await;
-                #record_outcome
-                #ret_var
-            }}
-        }
-        Shape::Future(shape) => {
-            let output_fake_return = shape.output.as_ref().map(fake_return_of);
-            if let Some(lone) = func.lone_async_block(shape.boxed) {
-                // The body is one `async move` block (or `Box::pin` of one,
-                // as `#[async_trait]` writes it): start the span inside it,
-                // exactly as for an `async fn`.
-                let inner = &lone.block;
-                let stmts = &inner.stmts;
-                let body = quote_spanned! {inner.span()=>
-                    {
-                        #output_fake_return
-                        #(#stmts)*
-                    }
-                };
-                let wrapped = quote_spanned! {lone.span()=>
-                    async move {
-                        let #span_var = #private::start(&__TRACED_META, #setup, #record);
-                        let (#ret_var, #outcome_binding) = #private::Instrumented::new(#span_var, async move #body).await;
-                        #record_outcome
-                        #ret_var
-                    }
-                };
-                let wrapped = if shape.boxed { quote!(::std::boxed::Box::pin(#wrapped)) } else { wrapped };
-                quote! {{
-                    #meta
-                    #wrapped
-                }}
-            } else {
-                // Any other body: record at call time, while the arguments
-                // are there; build the future exactly as written (taking off
-                // a tail `Box::pin`, to box once); start the span when it is
-                // first polled.
-                let construct = match func.boxed_tail().filter(|_| shape.boxed && !func.body_returns_early()) {
-                    Some((stmts, inner)) => quote_spanned! {block.span()=> { #(#stmts)* #inner } },
-                    None if func.body_returns_early() => {
-                        // `return` must leave the construction, not the function.
-                        let fake_return = shape.nameable.then_some(&fake_return);
-                        let stmts = &block.stmts;
-                        quote_spanned! {block.span()=> (move || { #fake_return #(#stmts)* })() }
-                    }
-                    None => quote!(#block),
-                };
-                let wrapped = quote! {
-                    async move {
-                        let #span_var = #private::start_prepared(&__TRACED_META, #prepared);
-                        let (#ret_var, #outcome_binding) = #private::Instrumented::new(#span_var, #future).await;
-                        #record_outcome
-                        #ret_var
-                    }
-                };
-                let wrapped = if shape.boxed { quote!(::std::boxed::Box::pin(#wrapped)) } else { wrapped };
-                quote! {{
-                    #meta
-                    let #prepared = #private::prepare(&__TRACED_META, #setup, #record);
-                    let #future = #construct;
-                    #wrapped
-                }}
-            }
-        }
-    };
-
+    let head = Head { krate: &krate };
+    let meta = CallSite::new(&args, &func, default_name);
+    let body = Body {
+        setup: Setup(&args),
+        record: Record { args: &args, func: &func },
+        outcome: Outcome::new(&args, &func),
+        func: &func,
+    }
+    .generate();
     let install_warning = func.installs_inside().map(install_warning);
     let TracedFn { attrs, vis, defaultness, sig, .. } = func;
     let (inner_attrs, outer_attrs): (Vec<_>, Vec<_>) =
@@ -240,9 +68,265 @@ pub(crate) fn expand_fn(args: &Args, func: TracedFn, default_name: Option<String
         #(#outer_attrs)*
         #vis #defaultness #sig {
             #(#inner_attrs)*
+            #head
             #install_warning
-            #new_block
+            #meta
+            #body
         }
+    }
+}
+
+/// The version check and the import of the runtime's versioned module.
+struct Head<'a> {
+    krate: &'a Path,
+}
+
+impl ToTokens for Head<'_> {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let krate = self.krate;
+        let version = env!("CARGO_PKG_VERSION");
+        let module = format_ident!(
+            "__private_{}",
+            version.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect::<String>()
+        );
+        let private = private();
+        tokens.extend(quote! {
+            #krate::__traced_runtime_version!(#version);
+            #[allow(unused_imports)]
+            use #krate::#module as #private;
+        });
+    }
+}
+
+/// `static __TRACED_META`: what the runtime knows of the function.
+struct CallSite {
+    name: LitStr,
+    /// autometrics' `function`: the function's own name (`Type::method` in a
+    /// traced impl block), whatever the span is called.
+    function: LitStr,
+    kind: Kind,
+    service: Option<LitStr>,
+    at: Span,
+    metrics: bool,
+}
+
+impl CallSite {
+    fn new(args: &Args, func: &TracedFn, default_name: Option<String>) -> Self {
+        let at = func.sig.ident.span();
+        let function = LitStr::new(&default_name.unwrap_or_else(|| unraw(&func.sig.ident)), at);
+        CallSite {
+            name: args.name.clone().unwrap_or_else(|| function.clone()),
+            function,
+            kind: args.kind.unwrap_or(Kind::Internal),
+            service: args.service.clone(),
+            at,
+            metrics: args.records_metrics(),
+        }
+    }
+}
+
+impl ToTokens for CallSite {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let CallSite { name, function, kind, service, at, metrics } = self;
+        let private = private();
+        let service = match service {
+            Some(service) => quote!(::core::option::Option::Some(#service)),
+            None => quote!(::core::option::Option::None),
+        };
+        let file_line = quote_spanned!(*at=> file: ::core::file!(), line: ::core::line!(),);
+        let calls = if *metrics { quote!(new) } else { quote!(off) };
+        tokens.extend(quote! {
+            fn __traced_marker() {}
+            static __TRACED_META: #private::Meta = #private::Meta {
+                name: #name,
+                kind: #kind,
+                service: #service,
+                #file_line
+                marker: || ::core::any::type_name_of_val(&__traced_marker),
+                calls: #private::CallSite::#calls(#function, ::core::module_path!()),
+            };
+        });
+    }
+}
+
+/// `|options| { options.parent(..); options.links(..); }`, spanned at the
+/// user's expressions so a wrong type is reported there.
+pub(crate) struct Setup<'a>(&'a Args);
+
+impl ToTokens for Setup<'_> {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let private = private();
+        let options = local("__traced_options");
+        let parent = self.0.parent.as_ref().map(|expr| {
+            if is_none(expr) {
+                quote_spanned!(expr.span()=> #options.root();)
+            } else {
+                quote_spanned!(expr.span()=> #options.parent(#expr);)
+            }
+        });
+        let links = self.0.links.as_ref().map(|expr| quote_spanned!(expr.span()=> #options.links(#expr);));
+        tokens.extend(if parent.is_none() && links.is_none() {
+            quote!(|_: &mut #private::Options| {})
+        } else {
+            quote!(|#options: &mut #private::Options| { #parent #links })
+        });
+    }
+}
+
+/// `None`, written as such: a new trace.
+fn is_none(expr: &Expr) -> bool {
+    matches!(expr, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("None"))
+}
+
+/// The closure recording `attrs(..)`, `args` and the ddtrace keys: one
+/// statement each, spanned at the user's tokens so a missing conversion is
+/// reported there.
+pub(crate) struct Record<'a> {
+    args: &'a Args,
+    func: &'a TracedFn,
+}
+
+impl ToTokens for Record<'_> {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let Record { args, func } = self;
+        let private = private();
+        let recorder = local("__traced_recorder");
+        let attrs = args.attrs.iter().flat_map(|attrs| &attrs.entries).map(|attr| {
+            let key = LitStr::new(&attr.key, attr.key_span);
+            let (value, span) = match &attr.value {
+                AttrValue::Expr(expr) => (quote_spanned!(expr.span()=> (#expr)), expr.span()),
+                AttrValue::Arg(ident) => (quote!(#ident), ident.span()),
+            };
+            let value = match attr.format {
+                Format::Typed => quote_spanned!(span=> &#value),
+                Format::Display => quote_spanned!(span=> &#private::display(&#value)),
+                Format::Debug => quote_spanned!(span=> &#private::debug(&#value)),
+            };
+            quote_spanned!(span=> #recorder.record(#key, #value);)
+        });
+        let all_args = recorded_args(args, func).into_iter().map(|(ident, cfgs)| {
+            let key = LitStr::new(&unraw(&ident), ident.span());
+            // A parameter under `#[cfg(..)]` is recorded under the same `cfg`:
+            // where it is compiled out, so is its recording.
+            quote_spanned!(ident.span()=> #(#cfgs)* { (&&#private::Arg(&#ident)).traced_arg(#recorder, #key); })
+        });
+        // ddtrace's `resource` and `span_type`, as Datadog's OTLP intake reads them.
+        let datadog = [("resource.name", &args.resource), ("span.type", &args.span_type)].into_iter().filter_map(
+            |(key, value)| value.as_ref().map(|value| quote_spanned!(value.span()=> #recorder.record(#key, #value);)),
+        );
+        let records: Vec<TokenStream> = attrs.chain(all_args).chain(datadog).collect();
+        if records.is_empty() {
+            return tokens.extend(quote!(|_: &mut #private::Recorder<'_>| {}));
+        }
+        tokens.extend(quote! {
+            |#recorder: &mut #private::Recorder<'_>| {
+                #[allow(unused_imports)]
+                use #private::{RecordArg as _, SkipArg as _};
+                #(#records)*
+            }
+        });
+    }
+}
+
+/// The arguments `args` records, each with the `#[cfg(..)]` attributes of
+/// its parameter: every name the signature binds, except `self`,
+/// `skip(..)`, those `attrs(..)` already records, and macro-generated ones
+/// (`__arg0`).
+fn recorded_args(args: &Args, func: &TracedFn) -> Vec<(syn::Ident, Vec<syn::Attribute>)> {
+    if args.all_args.is_none() {
+        return Vec::new();
+    }
+    let skipped: Vec<String> = args.skip.iter().flat_map(|skip| skip.names.iter().map(ToString::to_string)).collect();
+    let taken: Vec<&str> = args.attrs.iter().flat_map(|attrs| attrs.entries.iter().map(|a| a.key.as_str())).collect();
+    func.arg_idents_with_cfg()
+        .into_iter()
+        .filter(|(ident, _)| {
+            let name = unraw(ident);
+            !name.starts_with("__") && !skipped.contains(&name) && !taken.contains(&name.as_str())
+        })
+        .collect()
+}
+
+/// What happens to the returned value: `ret` records it, an `Err` is
+/// recorded as an error unless `err = false`, and `result = error` goes to
+/// the RED metrics. Nothing for a function that cannot fail (returning `()`
+/// or a primitive) and records no `ret`.
+pub(crate) struct Outcome {
+    ret: Option<TokenStream>,
+    errors: bool,
+}
+
+impl Outcome {
+    fn new(args: &Args, func: &TracedFn) -> Self {
+        let private = private();
+        let ret_var = local("__traced_ret");
+        let outcome = local("__traced_outcome");
+        let ret = args.ret.as_ref().map(|ret| {
+            let at = ret.keyword.span;
+            let key = ret.key.clone().unwrap_or_else(|| LitStr::new(RET_KEY, at));
+            let method = match ret.format {
+                Format::Typed => quote_spanned!(at=> typed),
+                Format::Display => quote_spanned!(at=> display),
+                Format::Debug => quote_spanned!(at=> debug),
+            };
+            // The returned value, bound to a name at `ret` (not a hidden
+            // macro local), so that a missing conversion is reported there.
+            let value = syn::Ident::new("__traced_returned", at);
+            quote_spanned! {at=>
+                {
+                    #[allow(unused_imports)]
+                    use #private::{RetResultKind as _, RetValueKind as _};
+                    let #value = &#ret_var;
+                    (&&#private::Ret(#value)).traced_ret_kind().#method(&#outcome, #key, #value);
+                }
+            }
+        });
+        Outcome { ret, errors: args.records_errors() && !func.cannot_fail() }
+    }
+
+    /// True when the span is needed after the body.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ret.is_none() && !self.errors
+    }
+}
+
+impl ToTokens for Outcome {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        if self.is_empty() {
+            return;
+        }
+        let private = private();
+        let span = local("__traced_span");
+        let ret_var = local("__traced_ret");
+        let outcome = local("__traced_outcome");
+        let ret = &self.ret;
+        let (err, failed) = if self.errors {
+            (
+                quote! {
+                    #[allow(unused_imports)]
+                    use #private::{RecordErrorDebug as _, RecordErrorDisplay as _, RecordErrorSource as _, RecordNothing as _};
+                    (&&&#private::Outcome(&#ret_var)).traced_record(&#outcome);
+                },
+                // `result = error` in the RED metrics follows the span's
+                // status, and is known whether or not the span is recorded.
+                quote! {{
+                    #[allow(unused_imports)]
+                    use #private::{IsErr as _, NeverErr as _};
+                    if (&&#private::Outcome(&#ret_var)).traced_is_err() {
+                        #span.failed();
+                    }
+                }},
+            )
+        } else {
+            (TokenStream::new(), TokenStream::new())
+        };
+        tokens.extend(quote! {
+            if let ::core::option::Option::Some(#outcome) = #span.span() {
+                #ret
+                #err
+            }
+            #failed
+        });
     }
 }
 
@@ -264,164 +348,37 @@ fn install_warning(at: Span) -> TokenStream {
     }
 }
 
-/// A traced impl block: the listed methods get new bodies, named
-/// `Type::method` unless they have a `name`.
-pub(crate) fn expand_impl(mut block: ItemImpl, type_name: &str, methods: Vec<(usize, Args, TracedFn)>) -> TokenStream {
-    for (index, args, func) in methods {
-        let default_name = format!("{type_name}::{}", unraw(func.ident()));
-        block.items[index] = ImplItem::Verbatim(expand_fn(&args, func, Some(default_name)));
-    }
-    quote!(#block)
-}
+#[cfg(test)]
+mod tests {
+    use quote::quote;
 
-/// `if false { let x: T = loop {}; return x; }`: pins the type of the
-/// enclosing body to `T` for inference, and is never run.
-fn fake_return_of(ty: &syn::Type) -> TokenStream {
-    quote_spanned! {ty.span()=>
-        #[allow(
-            unreachable_code,
-            clippy::diverging_sub_expression,
-            clippy::empty_loop,
-            clippy::let_unit_value,
-            clippy::needless_return,
-            clippy::unreachable
-        )]
-        if false {
-            let __traced_fake_return: #ty = loop {};
-            return __traced_fake_return;
-        }
-    }
-}
-
-/// `|options| { options.parent(..); options.links(..); }`, spanned at the
-/// user's expressions so a wrong type is reported there.
-fn setup_closure(args: &Args, private: &TokenStream, options: &syn::Ident) -> TokenStream {
-    let parent = args.parent.as_ref().map(|expr| {
-        if is_none(expr) {
-            quote_spanned!(expr.span()=> #options.root();)
-        } else {
-            quote_spanned!(expr.span()=> #options.parent(#expr);)
-        }
-    });
-    let links = args.links.as_ref().map(|expr| quote_spanned!(expr.span()=> #options.links(#expr);));
-    if parent.is_none() && links.is_none() {
-        return quote!(|_: &mut #private::Options| {});
-    }
-    quote!(|#options: &mut #private::Options| { #parent #links })
-}
-
-/// `None`, written as such: a new trace.
-fn is_none(expr: &Expr) -> bool {
-    matches!(expr, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("None"))
-}
-
-/// One statement per `attrs(..)` entry and per argument `args` records,
-/// spanned at the user's tokens so a missing conversion is reported there.
-fn record_statements(args: &Args, func: &TracedFn, private: &TokenStream, recorder: &syn::Ident) -> Vec<TokenStream> {
-    let attrs = args.attrs.iter().flat_map(|(_, attrs)| &attrs.entries).map(|attr| {
-        let key = LitStr::new(&attr.key, attr.key_span);
-        let (value, span) = match &attr.value {
-            AttrValue::Expr(expr) => (quote_spanned!(expr.span()=> (#expr)), expr.span()),
-            AttrValue::Arg(ident) => (quote!(#ident), ident.span()),
-        };
-        let value = match attr.format {
-            Format::Typed => quote_spanned!(span=> &#value),
-            Format::Display => quote_spanned!(span=> &#private::display(&#value)),
-            Format::Debug => quote_spanned!(span=> &#private::debug(&#value)),
-        };
-        quote_spanned!(span=> #recorder.record(#key, #value);)
-    });
-    let all_args = args.recorded_args(func).into_iter().map(|(ident, cfgs)| {
-        let key = LitStr::new(&unraw(&ident), ident.span());
-        // A parameter under `#[cfg(..)]` is recorded under the same `cfg`:
-        // where it is compiled out, so is its recording.
-        quote_spanned!(ident.span()=> #(#cfgs)* { (&&#private::Arg(&#ident)).traced_arg(#recorder, #key); })
-    });
-    // ddtrace's `resource` and `span_type`, as Datadog's OTLP intake reads them.
-    let datadog =
-        [("resource.name", &args.resource), ("span.type", &args.span_type)].into_iter().filter_map(|(key, value)| {
-            value.as_ref().map(|value| quote_spanned!(value.span()=> #recorder.record(#key, #value);))
-        });
-    attrs.chain(all_args).chain(datadog).collect()
-}
-
-/// The keys the function records on its span (`attrs`, `args`, `ret`), so
-/// that a global tag of the same key is left out: the span's own value wins.
-fn recorded_keys(args: &Args, func: &TracedFn) -> Vec<String> {
-    let attrs = args.attrs.iter().flat_map(|(_, attrs)| &attrs.entries).map(|attr| attr.key.clone());
-    let all_args = args.recorded_args(func).into_iter().map(|(ident, _)| unraw(&ident));
-    let ret = args.ret.as_ref().map(|ret| ret.key.as_ref().map_or_else(|| RET_KEY.to_owned(), LitStr::value));
-    let datadog = [("resource.name", &args.resource), ("span.type", &args.span_type)]
-        .into_iter()
-        .filter(|(_, value)| value.is_some())
-        .map(|(key, _)| key.to_owned());
-    let mut keys: Vec<String> = attrs.chain(all_args).chain(ret).chain(datadog).collect();
-    keys.sort();
-    keys.dedup();
-    keys
-}
-
-/// What happens to the returned value: `ret` records it, and an `Err` is
-/// recorded as an error unless `err = false`.
-fn record_outcome(args: &Args, private: &TokenStream, locals: &Locals) -> TokenStream {
-    let Locals { span: span_var, ret: ret_var, outcome, .. } = locals;
-    let ret = args.ret.as_ref().map(|ret| {
-        let key = match &ret.key {
-            Some(key) => key.clone(),
-            None => LitStr::new(RET_KEY, ret.token.span()),
-        };
-        let method = match ret.format {
-            Format::Typed => quote_spanned!(ret.token.span()=> typed),
-            Format::Display => quote_spanned!(ret.token.span()=> display),
-            Format::Debug => quote_spanned!(ret.token.span()=> debug),
-        };
-        // The returned value, bound to a name at `ret` (not a hidden
-        // macro local), so that a missing conversion is reported there.
-        let value = syn::Ident::new("__traced_returned", ret.token.span());
-        quote_spanned! {ret.token.span()=>
-            {
-                #[allow(unused_imports)]
-                use #private::{RetResultKind as _, RetValueKind as _};
-                let #value = &#ret_var;
-                (&&#private::Ret(#value)).traced_ret_kind().#method(&#outcome, #key, #value);
+    /// The expansion of a plain traced function, as a reader of
+    /// `cargo expand` would see it: short enough to read at a glance.
+    #[test]
+    fn a_plain_function_expands_to_a_short_body() {
+        let args = syn::parse2(quote!()).expect("no arguments");
+        let item = crate::item::TracedItem::parse(quote! {
+            fn root(x: u64) -> u64 {
+                work(x)
             }
-        }
-    });
-    let err = args.records_errors().then(|| {
-        quote! {
-            {
-                #[allow(unused_imports)]
-                use #private::{RecordErrorDebug as _, RecordErrorDisplay as _, RecordErrorSource as _, RecordNothing as _};
-                (&&&#private::Outcome(&#ret_var)).traced_record(&#outcome);
-            }
-        }
-    });
-    // `result = error` in the RED metrics follows the span's status, and is
-    // known whether or not the span is recorded.
-    let failed = args.records_errors().then(|| {
-        quote! {
-            {
-                #[allow(unused_imports)]
-                use #private::{IsErr as _, NeverErr as _};
-                if (&&#private::Outcome(&#ret_var)).traced_is_err() {
-                    #span_var.failed();
-                }
-            }
-        }
-    });
-    if ret.is_none() && err.is_none() {
-        return TokenStream::new();
+        })
+        .expect("a function");
+        let expanded = super::expand(crate::validate::plan(args, item).expect("valid"));
+        let text = expanded.to_string();
+        println!("{text}\n{} tokens", count(expanded.clone()));
+        assert!(text.contains("enter_sync"), "{text}");
+        assert!(!text.contains("catch_unwind"), "no closure needed: {text}");
+        assert!(!text.contains("Outcome"), "a `u64` cannot be an `Err`, yet error recording was emitted: {text}");
+        assert!(count(expanded) < 300, "{text}");
     }
-    quote! {
-        if let ::core::option::Option::Some(#outcome) = #span_var.span() {
-            #ret
-            #err
-        }
-        #failed
-    }
-}
 
-fn unraw(ident: &syn::Ident) -> String {
-    let s = ident.to_string();
-    s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
+    fn count(tokens: proc_macro2::TokenStream) -> usize {
+        tokens
+            .into_iter()
+            .map(|tree| match tree {
+                proc_macro2::TokenTree::Group(group) => 2 + count(group.stream()),
+                _ => 1,
+            })
+            .sum()
+    }
 }

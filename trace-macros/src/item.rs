@@ -1,22 +1,25 @@
 //! The typed view of what `#[traced]` annotates: a function or method with a
 //! body — sync, `async`, or returning a future (`-> impl Future`,
 //! `-> Pin<Box<dyn Future>>`, the shape `#[async_trait]` leaves behind) — or
-//! an impl block whose methods are traced. Everything else is rejected here,
-//! spanned at the token that makes it unsupported.
+//! an impl block, with each method's own `#[traced(..)]` arguments.
+//! Everything else is rejected here, spanned at the token that makes it
+//! unsupported.
 
 use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 use syn::{
-    Attribute, Block, Expr, ExprAsync, FnArg, GenericArgument, ImplItemFn, Item, ItemImpl, Pat, PathArguments,
-    ReturnType, Signature, Stmt, TraitItemFn, Type, TypeParamBound, Visibility,
+    Attribute, Block, Expr, ExprAsync, FnArg, GenericArgument, ImplItem, ImplItemFn, Item, ItemImpl, Meta, Pat,
+    PathArguments, ReturnType, Signature, Stmt, TraitItemFn, Type, TypeParamBound, Visibility,
 };
+
+use crate::args::Args;
 
 /// What `#[traced]` was put on.
 pub(crate) enum TracedItem {
     Fn(Box<TracedFn>),
-    Impl(Box<ItemImpl>),
+    Impl(Box<TracedImpl>),
 }
 
 impl TracedItem {
@@ -29,13 +32,72 @@ impl TracedItem {
             Item::Fn(func) => {
                 TracedFn::new(func.attrs, func.vis, None, func.sig, func.block).map(|f| TracedItem::Fn(Box::new(f)))
             }
-            Item::Impl(block) => Ok(TracedItem::Impl(Box::new(block))),
+            Item::Impl(block) => Ok(TracedItem::Impl(Box::new(TracedImpl::new(block)))),
             Item::Verbatim(tokens) => {
                 Err(not_parsed(tokens.clone(), syn::Error::new(tokens.span(), "unsupported item")))
             }
             other => Err(not_a_function(&other)),
         }
     }
+}
+
+/// An impl block whose methods are traced.
+pub(crate) struct TracedImpl {
+    /// The block, its methods without their own `#[traced]` (read into
+    /// [`Method::own`]).
+    pub(crate) block: ItemImpl,
+    /// `Type` in `impl<T> Type<T>` and `impl Trait for Type`: methods are
+    /// named `Type::method`.
+    pub(crate) type_name: String,
+    pub(crate) methods: Vec<Method>,
+}
+
+/// A method of a traced impl block.
+pub(crate) struct Method {
+    /// Its place in the block's items.
+    pub(crate) index: usize,
+    /// Its own `#[traced(..)]`, if it has one.
+    pub(crate) own: syn::Result<Option<Args>>,
+    /// True for a `const fn`.
+    pub(crate) is_const: bool,
+    pub(crate) func: syn::Result<TracedFn>,
+}
+
+impl TracedImpl {
+    fn new(mut block: ItemImpl) -> Self {
+        let type_name = self_type_name(&block.self_ty);
+        let mut methods = Vec::new();
+        for (index, item) in block.items.iter_mut().enumerate() {
+            let ImplItem::Fn(method) = item else { continue };
+            let (own, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut method.attrs).into_iter().partition(is_traced_attr);
+            method.attrs = rest;
+            methods.push(Method {
+                index,
+                own: method_args(&own),
+                is_const: method.sig.constness.is_some(),
+                func: TracedFn::from_impl_fn(method.clone()),
+            });
+        }
+        TracedImpl { block, type_name, methods }
+    }
+}
+
+/// The arguments of a method's own `#[traced(..)]`, if it has one.
+fn method_args(attrs: &[Attribute]) -> syn::Result<Option<Args>> {
+    let mut found: Option<Args> = None;
+    for attr in attrs {
+        if found.is_some() {
+            return Err(syn::Error::new_spanned(attr, "#[traced] is given twice on this method: merge them"));
+        }
+        found = Some(match &attr.meta {
+            Meta::Path(_) => Args::default(),
+            Meta::List(list) => list.parse_args::<Args>()?,
+            Meta::NameValue(nv) => {
+                return Err(syn::Error::new_spanned(nv.eq_token, "expected #[traced] or #[traced(..)]"));
+            }
+        });
+    }
+    Ok(found)
 }
 
 /// A function or method with a body.
@@ -109,6 +171,28 @@ impl TracedFn {
         match &self.sig.output {
             ReturnType::Default => true,
             ReturnType::Type(_, ty) => matches!(&**ty, Type::Tuple(t) if t.elems.is_empty()),
+        }
+    }
+
+    /// True when the function cannot return an `Err`: it returns `()`, a
+    /// primitive (`u64`, `bool`, ..) or an `Option`. Any other type may be a
+    /// `Result` under another name (`io::Result`, an alias), which only the
+    /// type checker knows.
+    pub(crate) fn cannot_fail(&self) -> bool {
+        const PRIMITIVES: [&str; 17] = [
+            "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+            "f32", "f64", "str",
+        ];
+        match &self.sig.output {
+            ReturnType::Default => true,
+            ReturnType::Type(_, ty) => match &**ty {
+                Type::Tuple(t) => t.elems.is_empty(),
+                Type::Path(p) if p.qself.is_none() => {
+                    p.path.get_ident().is_some_and(|id| PRIMITIVES.contains(&&*id.to_string()))
+                        || p.path.segments.last().is_some_and(|last| last.ident == "Option")
+                }
+                _ => false,
+            },
         }
     }
 
@@ -415,7 +499,7 @@ impl<'ast> Visit<'ast> for ReturnFinder {
 
 /// The name an impl block's methods are prefixed with: `Type` in
 /// `impl<T> Type<T>` and `impl Trait for Type`.
-pub(crate) fn self_type_name(ty: &Type) -> String {
+fn self_type_name(ty: &Type) -> String {
     match ty {
         Type::Path(p) => match p.path.segments.last() {
             Some(last) => last.ident.to_string(),

@@ -28,9 +28,6 @@ pub struct Meta {
     /// Returns `type_name` of a marker fn nested in the traced function:
     /// `crate::module::Type::function::__traced_marker`.
     pub marker: fn() -> &'static str,
-    /// Keys the function records itself (`attrs`, `args`, `ret`). Appended after the global tags
-    /// when recorded, they win at export, where each key keeps its latest value.
-    pub recorded_keys: &'static [&'static str],
     /// The function's RED metrics (`function.calls`, ...).
     pub calls: CallSite,
 }

@@ -53,6 +53,9 @@ mod tracing_bridge;
 #[path = "private/mod.rs"]
 #[allow(rustdoc::private_intra_doc_links)] // hidden; its docs are for maintainers (`--document-private-items`)
 pub mod __private;
+// `__private_<version>` and the `__traced_runtime_version!` check, generated
+// from this crate's version by build.rs.
+include!(concat!(env!("OUT_DIR"), "/private_version.rs"));
 
 pub mod metrics;
 pub mod propagation;

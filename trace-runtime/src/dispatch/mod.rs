@@ -38,15 +38,19 @@ const UNRESOLVED: u8 = 0;
 const OFF: u8 = 1;
 const ON: u8 = 2;
 
-/// Low byte: the mode (`UNRESOLVED`, `OFF`, `ON`). Above it: the number of
-/// open redirects (test captures), in units of [`REDIRECT_ONE`].
+/// Low byte: the mode (`UNRESOLVED`, `OFF`, `ON`) and [`METRICS_ON`]. Above
+/// it: the number of open redirects (test captures), in units of
+/// [`REDIRECT_ONE`].
 static WORD: AtomicU32 = AtomicU32::new(UNRESOLVED as u32);
+/// The RED metrics of `#[traced]` are on: a traced call has work to do even
+/// with no provider, so [`nothing_to_do`] reads it in the same load.
+const METRICS_ON: u32 = 0x80;
 /// The published target's sampler drops every span under a sampled-out
 /// parent ([`Sampling::follows_parent`]).
 static FOLLOWS_PARENT: AtomicBool = AtomicBool::new(false);
 /// One open redirect in [`WORD`].
 const REDIRECT_ONE: u32 = 1 << 8;
-const MODE_MASK: u32 = 0xFF;
+const MODE_MASK: u32 = 0x7F;
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 /// Id of the router we last put in the global slot (0: none of ours is there).
 static ROUTER_ID: AtomicU64 = AtomicU64::new(0);
@@ -113,7 +117,24 @@ pub(crate) fn scope() -> InstrumentationScope {
 /// makes when nothing is installed (mode `OFF` and no capture open).
 #[inline(always)]
 pub(crate) fn is_off() -> bool {
+    WORD.load(Ordering::Relaxed) & !METRICS_ON == OFF as u32
+}
+
+/// True when a traced call has nothing to do: no span would go anywhere
+/// ([`is_off`]) and the RED metrics are off. One relaxed load and one
+/// compare, the whole cost of a traced call when nothing is installed.
+#[inline(always)]
+pub(crate) fn nothing_to_do() -> bool {
     WORD.load(Ordering::Relaxed) == OFF as u32
+}
+
+/// Turns the RED metrics' part of [`nothing_to_do`] on or off.
+pub(crate) fn set_metrics_on(on: bool) {
+    if on {
+        WORD.fetch_or(METRICS_ON, Ordering::AcqRel);
+    } else {
+        WORD.fetch_and(!METRICS_ON, Ordering::AcqRel);
+    }
 }
 
 #[inline]

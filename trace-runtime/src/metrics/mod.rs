@@ -84,10 +84,12 @@ pub(crate) fn install(provider: &SdkMeterProvider) {
     instruments::register(provider);
     opentelemetry::global::set_meter_provider(provider.clone());
     ON.store(true, Relaxed);
+    crate::dispatch::set_metrics_on(true);
 }
 
 /// Turns the RED metrics off (the provider is being shut down).
 pub(crate) fn uninstall() {
     ON.store(false, Relaxed);
+    crate::dispatch::set_metrics_on(false);
     instruments::unregister();
 }

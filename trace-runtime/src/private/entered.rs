@@ -8,11 +8,17 @@ use opentelemetry::{Context, ContextGuard};
 use crate::errors::panic;
 use crate::metrics::Call;
 
-/// Current from creation until drop, when the span ends.
+/// Current from creation until drop, when the span ends. A panic is
+/// recorded either by [`Entered::resume_panic`] (the body ran in a closure
+/// under `catch_unwind`) or, for a body that runs as a plain block, by the
+/// drop, which sees the unwinding.
 pub struct Entered {
     active: Option<Active>,
     /// Declared after `active`: the span ends before the call is counted.
     call: Option<Call>,
+    /// The thread was already unwinding when the call started (a traced
+    /// call in a destructor): that panic is not this call's.
+    unwinding_at_start: bool,
 }
 
 /// A started, attached span. Kept apart so that dropping a disabled
@@ -24,16 +30,23 @@ struct Active {
 }
 
 impl Entered {
+    /// No span, the metrics only: a panic marks the call failed, its message
+    /// is not needed.
     #[inline]
     pub(crate) fn disabled(call: Option<Call>) -> Self {
-        Entered { active: None, call }
+        Entered { active: None, call, unwinding_at_start: std::thread::panicking() }
     }
 
     pub(crate) fn new(cx: Option<Context>, mut call: Option<Call>) -> Self {
+        super::unwinding::watch();
         if let (Some(call), Some(cx)) = (&mut call, &cx) {
             call.runs_in(cx.span().span_context());
         }
-        Entered { active: cx.map(|cx| Active { attached: cx.clone().attach(), cx }), call }
+        Entered {
+            active: cx.map(|cx| Active { attached: cx.clone().attach(), cx }),
+            call,
+            unwinding_at_start: std::thread::panicking(),
+        }
     }
 
     /// The function returned an error: `result = error` in its metrics.
@@ -52,12 +65,23 @@ impl Entered {
 
     /// Records the panic, ends the span, and resumes unwinding unchanged.
     pub fn resume_panic(self, payload: Box<dyn Any + Send>) -> ! {
-        self.failed();
-        if let Some(span) = self.span() {
-            panic::exception(&*payload).record(&span);
-        }
+        self.record_panic(&*payload);
         drop(self);
         std::panic::resume_unwind(payload)
+    }
+
+    fn record_panic(&self, payload: &(dyn Any + Send)) {
+        self.failed();
+        if let Some(span) = self.span() {
+            panic::exception(payload).record(&span);
+        }
+    }
+
+    /// The body, run as a plain block, is unwinding through the drop.
+    #[cold]
+    fn record_unwinding(&self) {
+        let message: Box<dyn Any + Send> = Box::new(super::unwinding::message());
+        self.record_panic(&*message);
     }
 }
 
@@ -74,6 +98,9 @@ impl Active {
 impl Drop for Entered {
     #[inline(always)]
     fn drop(&mut self) {
+        if std::thread::panicking() && !self.unwinding_at_start {
+            self.record_unwinding();
+        }
         if let Some(active) = self.active.take() {
             active.end();
         }

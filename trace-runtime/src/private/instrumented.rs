@@ -9,7 +9,7 @@ use opentelemetry::trace::{SpanRef, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use pin_project_lite::pin_project;
 
-use super::Begun;
+use super::AsyncStart;
 use crate::errors::panic;
 use crate::metrics::{Call, Polling};
 
@@ -38,8 +38,8 @@ pin_project! {
 
 impl<F> Instrumented<F> {
     #[inline]
-    pub fn new(begun: Begun, inner: F) -> Self {
-        let Begun { cx, mut call } = begun;
+    pub fn new(start: AsyncStart, inner: F) -> Self {
+        let AsyncStart { cx, mut call } = start;
         if let (Some(call), Some(cx)) = (&mut call, &cx) {
             call.runs_in(cx.span().span_context());
         }

@@ -1,14 +1,21 @@
-//! The only items `#[traced]` expands to. Not public API: names and
-//! signatures change without notice.
+//! The only items `#[traced]` expands to, re-exported as
+//! `__private_<version>` so that only the trace-macros of the same version
+//! finds them. Not public API: names and signatures change without notice.
 //!
-//! Every entry point checks `dispatch::is_off` first and does nothing else
-//! when nothing is installed: the closures the macro passes (argument
-//! recording, `parent`, `links`) run only past that check.
+//! A span starts through one of four entry points, one per body shape:
+//! [`enter_sync`] (a sync body, which runs right there), [`start_async`] (an
+//! `async` body, on its first poll), and for a function returning a future
+//! [`prepare_future`] (at the call) then [`start_future`] (on the first poll).
+//! Each is past [`nothing_to_do`] (one relaxed load: no provider, no test
+//! capture, no metrics; the expansion of a sync function checks it itself)
+//! and the closures the macro passes (argument recording, `parent`,
+//! `links`) run only once a span may record.
 
 mod entered;
 mod instrumented;
 mod options;
 mod record;
+mod unwinding;
 
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, Key, KeyValue};
@@ -54,39 +61,68 @@ impl Recorder<'_> {
     }
 }
 
-/// Starts the span of a sync traced function and makes it current.
-#[inline]
-pub fn enter(meta: &'static Meta, setup: impl FnOnce(&mut Options), record: impl FnOnce(&mut Recorder<'_>)) -> Entered {
-    // Nothing installed, or a span the sampler is known to drop (under a
-    // sampled-out parent): the body runs as a plain call.
+/// True when a traced call has nothing to do: no provider, no test capture,
+/// no RED metrics. One relaxed load; the expansion checks it first and then
+/// runs the body as a plain call with nothing after it.
+#[inline(always)]
+pub fn nothing_to_do() -> bool {
+    dispatch::nothing_to_do()
+}
+
+/// Starts the span of a sync traced function and makes it current (called
+/// past [`nothing_to_do`]).
+#[inline(never)]
+pub fn enter_sync(
+    meta: &'static Meta,
+    setup: impl FnOnce(&mut Options),
+    record: impl FnOnce(&mut Recorder<'_>),
+) -> Entered {
     let call = Call::begin(&meta.calls, true);
+    // No provider, or a span the sampler is known to drop (under a
+    // sampled-out parent): only the metrics, if on.
     if dispatch::is_off() || dispatch::drops_under_current() {
         return Entered::disabled(call);
     }
-    Entered::new(begin(meta, setup, record, true), call)
+    Entered::new(start_with(meta, setup, record, Body::Sync), call)
 }
 
 /// Starts the span of an async traced function (on its first poll); it is
 /// made current on each poll by [`Instrumented`].
 #[inline]
-pub fn start(meta: &'static Meta, setup: impl FnOnce(&mut Options), record: impl FnOnce(&mut Recorder<'_>)) -> Begun {
+pub fn start_async(
+    meta: &'static Meta,
+    setup: impl FnOnce(&mut Options),
+    record: impl FnOnce(&mut Recorder<'_>),
+) -> AsyncStart {
+    if dispatch::nothing_to_do() {
+        return AsyncStart { cx: None, call: None };
+    }
     let call = Call::begin(&meta.calls, false);
     if dispatch::is_off() {
-        return Begun { cx: None, call };
+        return AsyncStart { cx: None, call };
     }
-    Begun { cx: begin(meta, setup, record, false), call }
+    AsyncStart { cx: start_with(meta, setup, record, Body::Async), call }
+}
+
+/// Where a traced body runs, which decides how its span is made current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// Right here, under the current context, until the call returns.
+    Sync,
+    /// In a future, current on each poll wherever it is polled.
+    Async,
 }
 
 /// The span and the metrics of an async traced call, once it started.
 #[derive(Debug)]
-pub struct Begun {
+pub struct AsyncStart {
     cx: Option<Context>,
     call: Option<Call>,
 }
 
 /// What a function returning a future knows when it is called: its
 /// arguments are recorded then, the span starts when the future is first
-/// polled ([`start_prepared`]).
+/// polled ([`start_future`]).
 #[derive(Debug)]
 pub struct Prepared {
     meta: &'static Meta,
@@ -102,7 +138,7 @@ pub struct Prepared {
 /// started here would be recorded: a future made outside a test capture and
 /// awaited inside it has none, whatever else runs in the process.
 #[inline]
-pub fn prepare(
+pub fn prepare_future(
     meta: &'static Meta,
     setup: impl FnOnce(&mut Options),
     record: impl FnOnce(&mut Recorder<'_>),
@@ -118,23 +154,27 @@ pub fn prepare(
     Some(Prepared { meta, options, attributes })
 }
 
-/// Starts the span [`prepare`]d at call time, on the future's first poll,
-/// under the span current then.
+/// Starts the span [`prepare_future`]d at call time, on the future's first
+/// poll, under the span current then.
 #[inline]
-pub fn start_prepared(meta: &'static Meta, prepared: Option<Prepared>) -> Begun {
+pub fn start_future(meta: &'static Meta, prepared: Option<Prepared>) -> AsyncStart {
+    if prepared.is_none() && dispatch::nothing_to_do() {
+        return AsyncStart { cx: None, call: None };
+    }
     let call = Call::begin(&meta.calls, false);
-    let cx =
-        prepared.and_then(|Prepared { meta, options, attributes }| launch(meta, options, attributes, |_| {}, false));
-    Begun { cx, call }
+    let cx = prepared.and_then(|Prepared { meta, options, attributes }| {
+        start_span_of(meta, options, attributes, |_| {}, Body::Async)
+    });
+    AsyncStart { cx, call }
 }
 
-/// `sync`: the span is for a sync function's body, which runs right here
-/// under the current context ([`launch`]).
-fn begin(
+/// Evaluates `parent` and `links` and starts the span, recording `attrs`
+/// and `args` on it if it records.
+fn start_with(
     meta: &'static Meta,
     setup: impl FnOnce(&mut Options),
     record: impl FnOnce(&mut Recorder<'_>),
-    sync: bool,
+    body: Body,
 ) -> Option<Context> {
     // The first span of the process resolves what is installed: the user's
     // `parent` and `links` run only once something may record.
@@ -144,15 +184,17 @@ fn begin(
     }
     let mut options = Options::default();
     setup(&mut options);
-    launch(meta, options, Vec::new(), |span| record(&mut Recorder { target: Target::Span(span) }), sync)
+    start_span_of(meta, options, Vec::new(), |span| record(&mut Recorder { target: Target::Span(span) }), body)
 }
 
-fn launch(
+/// The span of `meta` with what the options and recorded attributes say,
+/// through the span engine's `begin_span` / `start_span`.
+fn start_span_of(
     meta: &'static Meta,
     options: Options,
     recorded: Vec<KeyValue>,
     record: impl FnOnce(&mut AnySpan),
-    sync: bool,
+    body: Body,
 ) -> Option<Context> {
     // The `code.*` attributes are added by `start_span` once it knows the
     // span will be built (none for a span the sampler is known to drop).
@@ -169,7 +211,7 @@ fn launch(
         // A sync body under the current context, whose span the sampler is
         // known to drop: nothing to attach, the current context stays (a
         // future, by contrast, must carry the context to wherever it is polled).
-        options::Parent::Current if sync => match begin_span(spec, &Context::current(), record)? {
+        options::Parent::Current if body == Body::Sync => match begin_span(spec, &Context::current(), record)? {
             Started::Span(cx) => Some(cx),
             Started::Skipped => None,
         },
@@ -180,6 +222,14 @@ fn launch(
             start_span(spec, &Context::current(), record)
         }
     }
+}
+
+/// Runs the body of a sync traced function as a plain call, when there is
+/// nothing to do. By value, as `FnOnce`: the closure may capture `&mut`
+/// arguments (an `FnMut` called in place would need a `mut` binding).
+#[inline(always)]
+pub fn run<R>(body: impl FnOnce() -> R) -> R {
+    body()
 }
 
 /// `catch_unwind` for the body of a sync traced function. The closure is only
