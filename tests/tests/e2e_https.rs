@@ -213,10 +213,7 @@ fn certificate_variables_secure_http_and_grpc_export() {
             let report = report.to_lowercase();
             if case == "wrong-ca" {
                 assert!(report.contains("unknownissuer"), "{kind}-{case}: says why: {report}");
-                assert!(
-                    report.contains("otel_exporter_otlp_certificate"),
-                    "{kind}-{case}: says how to fix it: {report}"
-                );
+                assert!(report.contains("otel_exporter_otlp_certificate"), "{kind}-{case}: says how to fix it: {report}");
             } else {
                 // With TLS 1.3 the server refuses a missing client certificate
                 // after the client has finished its side of the handshake: the
