@@ -202,6 +202,7 @@ fn a_representative_trace_passes_the_checks_and_matches_its_snapshot() {
     assert_eq!(meta(root, "span.kind"), Some("server"));
     assert_eq!(metric(root, "http.response.status_code"), Some(200.0));
     assert_eq!(metric(root, "_sampling_priority_v1"), Some(1.0));
+    assert_eq!(meta(root, "_dd.p.dm"), Some("-0"), "decided here (no Datadog caller): the default mechanism");
     assert_eq!(metric(root, "_dd.top_level"), Some(1.0));
 
     assert_eq!(lookup["parent_id"].as_u64(), Some(root_id));
@@ -214,6 +215,7 @@ fn a_representative_trace_passes_the_checks_and_matches_its_snapshot() {
     assert_eq!(metric(lookup, "db.response.returned_rows"), Some(1.0));
     assert_eq!(metric(lookup, "_dd.top_level"), Some(1.0), "another service than its parent");
     assert!(metric(lookup, "_sampling_priority_v1").is_none(), "not a local root");
+    assert!(meta(lookup, "_dd.p.dm").is_none(), "trace-level tags only on the chunk root");
     let events: Json = serde_json::from_str(meta(lookup, "events").unwrap()).unwrap();
     assert_eq!(events[0]["name"], "cache.miss");
     assert_eq!(events[0]["attributes"]["key"], "order:42");

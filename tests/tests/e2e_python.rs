@@ -22,7 +22,8 @@
 //!   Datadog's trace checks over both languages' spans). ddtrace's sampling
 //!   priority (2, from a sampling rule) and its `_dd.p.dm` tag must come back
 //!   to Python through the Rust hop (the callee is a second Python process,
-//!   whose spans form their own chunk).
+//!   whose spans form their own chunk), and the Rust chunk's root (the
+//!   server span) must carry both too.
 //! - With OpenTelemetry Python (`tests/python/otel_service.py`), W3C Trace
 //!   Context only, and both export OTLP/HTTP to the agent.
 //!
@@ -178,6 +179,10 @@ fn one_trace_with_ddtrace_through_datadog_headers() {
     assert_eq!(priority(stock), Some(2.0), "the priority reached Python again: {stock:#}");
     let dm = checkout["meta"]["_dd.p.dm"].as_str().expect("ddtrace sets the decision maker");
     assert_eq!(stock["meta"]["_dd.p.dm"].as_str(), Some(dm), "`_dd.p.dm` reached Python again: {stock:#}");
+    // The Rust chunk's root (its local root, the server span) carries the
+    // same decisions to the Agent, not a priority of its own.
+    assert_eq!(priority(server), Some(2.0), "the caller's priority on the Rust spans: {server:#}");
+    assert_eq!(server["meta"]["_dd.p.dm"].as_str(), Some(dm), "the caller's decision maker: {server:#}");
     // Datadog's own checks pass on both languages' spans.
     agent.trace_check_failures().expect("no trace check failed");
 }

@@ -12,6 +12,7 @@ mod capture_assertions;
 mod capture_isolation;
 mod capture_server;
 mod console_tree;
+mod dd_last_parent;
 mod ddtrace_args;
 mod env_config;
 mod errors_panics;

@@ -171,7 +171,8 @@ fn a_malformed_priority_or_id_is_no_context() {
 fn the_dd_tracestate_member_is_produced() {
     let headers = ddtrace("-1", "_dd.p.dm=-3,_dd.p.usr.id=baz64==,_dd.p.tid=640cfd8d00000000");
     let out = pass_on(&BOTH, &headers);
-    assert_eq!(get(&out, "tracestate"), Some("dd=s:-1;o:synthetics;t.dm:-3;t.usr.id:baz64~~"));
+    // `p:` is the injecting span's id (here still the caller's own).
+    assert_eq!(get(&out, "tracestate"), Some("dd=s:-1;p:00f067aa0ba902b7;o:synthetics;t.dm:-3;t.usr.id:baz64~~"));
     assert_eq!(get(&out, "traceparent"), Some("00-640cfd8d00000000a3ce929d0e0e4736-00f067aa0ba902b7-00"));
 }
 
@@ -185,7 +186,10 @@ fn the_dd_tracestate_member_is_consumed() {
     assert_eq!(get(&out, "x-datadog-sampling-priority"), Some("2"));
     assert_eq!(get(&out, "x-datadog-origin"), Some("rum"));
     assert_eq!(get(&out, "x-datadog-tags"), Some("_dd.p.dm=-4,_dd.p.usr.id=baz64==,_dd.p.tid=640cfd8d00000000"));
-    assert_eq!(get(&out, "tracestate"), Some(tracestate), "other vendors' members stay");
+    // Other vendors' members stay; `dd` (its `p:` rewritten: the same id
+    // here, as no span was started) moves to the front.
+    let updated = "dd=s:2;p:00f067aa0ba902b7;o:rum;t.dm:-4;t.usr.id:baz64~~,rojo=00f067aa0ba902b7";
+    assert_eq!(get(&out, "tracestate"), Some(updated));
 
     // The W3C flag decides: a kept priority that disagrees is not sent.
     let unsampled = traceparent.replace("-01", "-00");
@@ -204,7 +208,7 @@ fn the_dd_member_is_read_from_a_tracestate_the_otel_crate_refuses() {
     assert_eq!(get(&out, "x-datadog-sampling-priority"), Some("2"));
     assert_eq!(get(&out, "x-datadog-origin"), Some("rum"));
     assert_eq!(get(&out, "x-datadog-tags"), Some("_dd.p.dm=-4,_dd.p.tid=640cfd8d00000000"));
-    assert_eq!(get(&out, "tracestate"), Some(tracestate));
+    assert_eq!(get(&out, "tracestate"), Some("dd=s:2;p:00f067aa0ba902b7;o:rum;t.dm:-4,t@abcdefghijklmn=1"));
 }
 
 /// What a traced client call sends: the current context, injected.

@@ -11,8 +11,10 @@
 //! (its `=` written `~`). Characters the encoding cannot carry (`,` `;` `~`
 //! and, in keys, `:` `=` and space) become `_`, as ddtrace does. The member
 //! is at most 256 characters: tags that do not fit are left out, in order.
-//! `p:` (the caller's own span id) is not kept: it names the last Datadog
-//! span, which is not ours to forward.
+//! `p:` (the last parent id: the span id of the last span that injected
+//! the member) is not kept in [`DdMember`]; W3C injection writes the
+//! current span's id there instead of forwarding the caller's
+//! ([`with_last_parent`]), as Datadog's W3C format asks.
 
 /// The `tracestate` key.
 pub(crate) const KEY: &str = "dd";
@@ -95,6 +97,34 @@ impl DdMember {
     }
 }
 
+impl DdMember {
+    /// The sampling priority of a trace whose sampled flag is `sampled`:
+    /// the carried `s:` when it agrees with the flag (a positive priority
+    /// for a sampled trace), else the plain keep (1) or drop (0), as
+    /// Datadog's tracers reconcile `s:` with `traceparent`.
+    pub(crate) fn priority_for(&self, sampled: bool) -> i32 {
+        match self.priority {
+            Some(p) if (p > 0) == sampled => p,
+            _ => i32::from(sampled),
+        }
+    }
+}
+
+/// `value` (a `dd` member's value) with `p:` set to `span_id` (16 lowercase
+/// hex digits): an incoming `p:` is dropped, the new one goes right after
+/// `s:` (or first), and trailing parts are left out while the value would
+/// exceed 256 characters. Other parts are kept as received.
+pub(crate) fn with_last_parent(value: &str, span_id: [u8; 8]) -> String {
+    let parent = format!("p:{:016x}", u64::from_be_bytes(span_id));
+    let mut parts: Vec<&str> = value.split(';').filter(|p| !p.is_empty() && !p.starts_with("p:")).collect();
+    let at = usize::from(parts.first().is_some_and(|p| p.starts_with("s:")));
+    parts.insert(at, &parent);
+    while parts.iter().map(|p| p.len() + 1).sum::<usize>() - 1 > MAX_LEN && parts.len() > 1 {
+        parts.pop();
+    }
+    parts.join(";")
+}
+
 fn encode_key(key: &str) -> String {
     key.chars()
         .map(|c| if c.is_ascii_graphic() && !matches!(c, ',' | ';' | ':' | '=' | '~') { c } else { '_' })
@@ -153,6 +183,27 @@ mod tests {
         let value = DdMember { priority: Some(1), origin: None, tags: many }.encode().unwrap();
         assert!(value.len() <= 256 && value.starts_with("s:1;t.k0:vvvv;"), "{value}");
         assert!(value.ends_with(":vvvv"));
+    }
+
+    #[test]
+    fn the_last_parent_is_replaced_not_forwarded() {
+        let id = 0x00f0_67aa_0ba9_02b7_u64.to_be_bytes();
+        assert_eq!(
+            with_last_parent("s:2;p:1111111111111111;o:rum;t.dm:-3", id),
+            "s:2;p:00f067aa0ba902b7;o:rum;t.dm:-3"
+        );
+        assert_eq!(with_last_parent("t.dm:-4", id), "p:00f067aa0ba902b7;t.dm:-4");
+        let long = format!("s:1;t.a:{}", "x".repeat(248));
+        assert_eq!(with_last_parent(&long, id), "s:1;p:00f067aa0ba902b7", "the tag that no longer fits is left out");
+    }
+
+    #[test]
+    fn the_priority_agrees_with_the_sampled_flag() {
+        let keep = DdMember { priority: Some(2), ..DdMember::default() };
+        assert_eq!((keep.priority_for(true), keep.priority_for(false)), (2, 0));
+        let drop = DdMember { priority: Some(-1), ..DdMember::default() };
+        assert_eq!((drop.priority_for(true), drop.priority_for(false)), (1, -1));
+        assert_eq!(DdMember::default().priority_for(true), 1);
     }
 
     #[test]

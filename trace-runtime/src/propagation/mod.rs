@@ -52,7 +52,7 @@ mod b3;
 mod baggage;
 mod carrier;
 pub(crate) mod datadog;
-mod dd_member;
+pub(crate) mod dd_member;
 mod formats;
 pub(crate) mod handled;
 mod ids;

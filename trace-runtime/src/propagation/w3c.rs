@@ -6,6 +6,11 @@
 //! [`tracestate`](super::tracestate)'s grammar; an invalid one is discarded
 //! while the trace is still continued. Level 1: only the `sampled` flag is
 //! propagated (Level 2's `random` flag is not claimed, so not sent).
+//!
+//! Datadog's `dd` member is the one member traced rewrites: its `p:` (last
+//! parent id) becomes the injecting span's id instead of the caller's, and
+//! the member moves to the front, as W3C asks of a vendor that updates its
+//! member.
 
 use std::sync::Arc;
 
@@ -13,6 +18,7 @@ use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use opentelemetry::Context;
 
+use super::dd_member::{self, KEY as DD};
 use super::tracestate;
 
 pub(crate) const TRACEPARENT: &str = "traceparent";
@@ -58,12 +64,27 @@ pub(crate) fn extract(get: &dyn Extractor) -> Option<(SpanContext, Option<RawTra
 pub(crate) fn inject(cx: &Context, sc: &SpanContext, set: &mut dyn Injector) {
     let flags = sc.trace_flags() & TraceFlags::SAMPLED;
     set.set(TRACEPARENT, format!("00-{}-{}-{:02x}", sc.trace_id(), sc.span_id(), flags.to_u8()));
-    let header = sc.trace_state().header();
+    let id = sc.span_id().to_bytes();
+    let state = sc.trace_state();
+    let header = match state.get(DD) {
+        Some(dd) => state.insert(DD, dd_member::with_last_parent(dd, id)).unwrap_or_else(|_| state.clone()).header(),
+        None => state.header(),
+    };
     if !header.is_empty() {
         set.set(TRACESTATE, header);
     } else if let Some(raw) = cx.get::<RawTraceState>().filter(|raw| raw.trace_id == sc.trace_id()) {
-        set.set(TRACESTATE, raw.header.to_string());
+        set.set(TRACESTATE, raw_with_last_parent(&raw.header, id));
     }
+}
+
+/// A carried-aside `tracestate` with its `dd` member's `p:` rewritten (and
+/// the member moved to the front); unchanged when it has no `dd` member.
+fn raw_with_last_parent(header: &str, id: [u8; 8]) -> String {
+    let Some(mut members) = tracestate::parse(header) else { return header.to_owned() };
+    let Some(at) = members.iter().position(|(k, _)| k == DD) else { return header.to_owned() };
+    let (key, value) = members.remove(at);
+    members.insert(0, (key, dd_member::with_last_parent(&value, id)));
+    tracestate::format(&members).unwrap_or_else(|| header.to_owned())
 }
 
 /// True when `value` is a `traceparent` this implementation may continue:
@@ -91,7 +112,18 @@ pub(crate) fn valid_traceparent(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::valid_traceparent;
+    use super::{raw_with_last_parent, valid_traceparent};
+
+    #[test]
+    fn a_carried_aside_dd_member_gets_the_new_last_parent() {
+        let id = 0x00f0_67aa_0ba9_02b7_u64.to_be_bytes();
+        let header = "a=1,dd=s:2;p:1111111111111111;t.dm:-3,abcdefghij@abcdefghijklmn=2";
+        assert_eq!(
+            raw_with_last_parent(header, id),
+            "dd=s:2;p:00f067aa0ba902b7;t.dm:-3,a=1,abcdefghij@abcdefghijklmn=2"
+        );
+        assert_eq!(raw_with_last_parent("a=1", id), "a=1");
+    }
 
     #[test]
     fn the_grammar_is_exact() {

@@ -11,6 +11,14 @@
 //! | ids | the low 64 bits of the trace id; the high 64 in `_dd.p.tid` (hex) |
 //! | `meta` / `metrics` | resource then span attributes: numbers in `metrics`, everything else (bools, arrays as JSON) in `meta` |
 //! | links / events | JSON in `_dd.span_links` / `events` |
+//!
+//! The trace-level decisions Datadog carries (the `dd` member of the span
+//! context's `tracestate`, see `propagation::dd_member`) go where Datadog's
+//! tracers put them, on each chunk's root span ([`mark_chunk_root`]):
+//! `_sampling_priority_v1` from `s:` (else 1, the sampled flag's keep),
+//! the `_dd.p.*` tags from `t.*`, and `_dd.p.dm` = `-0` (Datadog's default
+//! mechanism) when the decision was taken here; `_dd.origin` from `o:` on
+//! every span of the chunk.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -22,6 +30,11 @@ use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 
 use super::json;
+use crate::propagation::dd_member::{self, DdMember};
+
+/// The decision maker of a trace sampled here: Datadog's `DEFAULT`
+/// mechanism (0), written as tracers write it.
+const LOCAL_DECISION_MAKER: &str = "-0";
 
 /// Span attributes that become top-level Datadog fields instead of tags.
 const TOP_LEVEL_KEYS: [&str; 4] = ["service.name", "resource.name", "operation.name", "span.type"];
@@ -46,6 +59,10 @@ pub(crate) struct DdSpan {
     /// Whether the parent lives in another process (or there is none).
     pub(crate) local_root: bool,
     kind: SpanKind,
+    /// The span context's sampled flag.
+    sampled: bool,
+    /// The `dd` member of the span context's `tracestate`, if any.
+    dd: Option<String>,
 }
 
 /// What every span takes from the resource, computed once per exporter.
@@ -251,10 +268,6 @@ pub(crate) fn map(span: &SpanData, resource: &ResourceTags) -> DdSpan {
 
     let parent = span.parent_span_id;
     let local_root = parent == SpanId::INVALID || span.parent_span_is_remote;
-    if local_root {
-        // Every span that reaches an exporter was sampled: keep it (AUTO_KEEP).
-        metrics.insert("_sampling_priority_v1".to_owned(), 1.0);
-    }
     let start = nanos(span.start_time);
     DdSpan {
         service: attr_str(span, "service.name").unwrap_or_else(|| resource.service.clone()),
@@ -272,6 +285,39 @@ pub(crate) fn map(span: &SpanData, resource: &ResourceTags) -> DdSpan {
         metrics,
         local_root,
         kind: span.span_kind.clone(),
+        sampled: span.span_context.is_sampled(),
+        dd: span.span_context.trace_state().get(dd_member::KEY).map(str::to_owned),
+    }
+}
+
+/// Puts the trace's Datadog decisions on the root of one trace chunk (the
+/// local root when the chunk has it, else the first span whose parent is
+/// not in the chunk, as the Agent finds a chunk's root): the sampling
+/// priority, the `_dd.p.*` tags and, for a trace decided here, `_dd.p.dm`;
+/// `_dd.origin` goes on every span of the chunk.
+pub(crate) fn mark_chunk_root(chunk: &mut [DdSpan]) {
+    let ids: std::collections::BTreeSet<u64> = chunk.iter().map(|s| s.span_id).collect();
+    let root = chunk
+        .iter()
+        .position(|s| s.local_root)
+        .or_else(|| chunk.iter().position(|s| !ids.contains(&s.parent_id)))
+        .unwrap_or(0);
+    let Some(span) = chunk.get(root) else { return };
+    let member = span.dd.as_deref().map(DdMember::parse).unwrap_or_default();
+    let priority = member.priority_for(span.sampled);
+    let decided_here = member.priority.is_none();
+    if let Some(origin) = &member.origin {
+        for span in chunk.iter_mut() {
+            span.meta.insert("_dd.origin".to_owned(), origin.clone());
+        }
+    }
+    let span = &mut chunk[root];
+    span.metrics.insert("_sampling_priority_v1".to_owned(), f64::from(priority));
+    for (key, value) in member.tags {
+        span.meta.entry(key).or_insert(value);
+    }
+    if decided_here {
+        span.meta.entry("_dd.p.dm".to_owned()).or_insert_with(|| LOCAL_DECISION_MAKER.to_owned());
     }
 }
 
@@ -485,9 +531,51 @@ mod tests {
         chunk[1].span_id = 2;
         chunk[2].span_id = 3;
         mark_top_level(&mut chunk);
+        mark_chunk_root(&mut chunk);
         assert_eq!(chunk[0].metrics.get("_dd.top_level"), Some(&1.0));
         assert_eq!(chunk[0].metrics.get("_sampling_priority_v1"), Some(&1.0));
+        assert_eq!(chunk[0].meta.get("_dd.p.dm").map(String::as_str), Some("-0"), "decided here");
+        assert_eq!(chunk[1].metrics.get("_sampling_priority_v1"), None);
         assert_eq!(chunk[1].metrics.get("_dd.top_level"), None);
         assert_eq!(chunk[2].metrics.get("_dd.measured"), Some(&1.0));
+    }
+
+    fn with_dd(mut span: SpanData, dd: &str) -> SpanData {
+        let state = TraceState::from_key_value([("dd", dd)]).unwrap();
+        let sc = &span.span_context;
+        span.span_context = SpanContext::new(sc.trace_id(), sc.span_id(), sc.trace_flags(), false, state);
+        span
+    }
+
+    #[test]
+    fn the_callers_decisions_go_on_the_chunk_root() {
+        let mut root = with_dd(span(SpanKind::Server, "root", vec![]), "s:2;o:rum;t.dm:-3;t.usr.id:baz64~~");
+        root.parent_span_is_remote = true;
+        let mut child = with_dd(span(SpanKind::Internal, "child", vec![]), "s:2;o:rum;t.dm:-3;t.usr.id:baz64~~");
+        child.parent_span_id = root.span_context.span_id();
+        let mut chunk = vec![map(&child, &resource()), map(&root, &resource())];
+        chunk[0].span_id = 2;
+        mark_chunk_root(&mut chunk);
+        let (child, root) = (&chunk[0], &chunk[1]);
+        assert_eq!(root.metrics.get("_sampling_priority_v1"), Some(&2.0), "the caller's priority, not 1");
+        assert_eq!(root.meta["_dd.p.dm"], "-3", "the caller's decision maker, not ours");
+        assert_eq!(root.meta["_dd.p.usr.id"], "baz64==");
+        assert_eq!(root.meta["_dd.p.tid"], "5b8efff798038103", "the trace id's upper half is not overwritten");
+        assert_eq!((root.meta["_dd.origin"].as_str(), child.meta["_dd.origin"].as_str()), ("rum", "rum"));
+        assert!(!child.metrics.contains_key("_sampling_priority_v1") && !child.meta.contains_key("_dd.p.dm"));
+    }
+
+    #[test]
+    fn without_its_local_root_a_chunk_uses_the_span_whose_parent_is_elsewhere() {
+        // The local root went out in an earlier batch: the chunk's root is
+        // the span whose parent is not in it.
+        let parent = map(&with_dd(span(SpanKind::Internal, "parent", vec![]), "s:-1"), &resource());
+        let mut child = parent.clone();
+        (child.span_id, child.parent_id) = (7, parent.span_id);
+        let mut chunk = vec![child, parent];
+        mark_chunk_root(&mut chunk);
+        assert_eq!(chunk[1].metrics.get("_sampling_priority_v1"), Some(&1.0), "sampled: `s:-1` disagrees, keep");
+        assert!(!chunk[1].meta.contains_key("_dd.p.dm"), "the caller decided: no local decision maker");
+        assert!(!chunk[0].metrics.contains_key("_sampling_priority_v1"));
     }
 }

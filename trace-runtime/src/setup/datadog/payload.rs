@@ -1,10 +1,11 @@
 //! A batch of mapped spans as the body of a `/v0.4/traces` request: an
 //! array of trace chunks (the spans of one trace, in the order they ended),
-//! each an array of span maps.
+//! each an array of span maps; each chunk's root carries the trace's
+//! Datadog decisions (`mapping::mark_chunk_root`).
 
 use std::collections::BTreeMap;
 
-use super::mapping::{mark_top_level, DdSpan};
+use super::mapping::{mark_chunk_root, mark_top_level, DdSpan};
 use super::msgpack::Writer;
 
 /// Groups `spans` by trace, in the order each trace first appears.
@@ -21,6 +22,7 @@ pub(crate) fn chunks(spans: Vec<DdSpan>) -> Vec<Vec<DdSpan>> {
     }
     for chunk in &mut chunks {
         mark_top_level(chunk);
+        mark_chunk_root(chunk);
     }
     chunks
 }
