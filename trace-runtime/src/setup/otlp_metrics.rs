@@ -61,7 +61,8 @@ pub(crate) fn build(config: &OtlpConfig, temporality: Temporality) -> Result<Otl
             let content_type = if json { "application/json" } else { "application/x-protobuf" };
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             headers.insert(USER_AGENT, HeaderValue::from_static(concat!("trace-runtime/", env!("CARGO_PKG_VERSION"))));
-            let client = super::tls::http_client(reqwest::blocking::Client::builder().timeout(config.timeout), &config.tls)?;
+            let client =
+                super::tls::http_client(reqwest::blocking::Client::builder().timeout(config.timeout), &config.tls)?;
             Transport::Http(Http {
                 client: super::otlp::blocking_client(client)?,
                 endpoint: config.endpoint.clone(),
