@@ -33,11 +33,11 @@ pub(crate) use ids::{new_span_id, new_trace_id};
 pub(crate) use record::EngineSpan;
 use record::{Extra, ParentRef, Record};
 
-/// Finished spans the hand-off holds at most before new ones are counted
+/// The most finished spans a hand-off holds before new ones are counted
 /// lost. The hand-off allocates its slots up front (a few hundred bytes
-/// each), so `init()` sizes it from the export queue
-/// (`batch_max_queue_size`, default 2048) and this bounds it.
-pub(crate) const HANDOFF_CAPACITY: usize = 8192;
+/// each), so `init()` sizes it like the export queue
+/// (`batch_max_queue_size`: default 2048, at most 65,536, the same bound).
+pub(crate) const HANDOFF_CAPACITY: usize = 65_536;
 
 /// Every engine that may still hold spans in its hand-off, for
 /// [`queued_spans`]. Pruned as engines are dropped.
