@@ -2,12 +2,12 @@
 //! (alone, with tracing-opentelemetry, and with traced's own
 //! `tracing_layer()`) and fastrace, all in one run.
 //!
-//! Groups are scenarios, functions within a group are implementations of the
-//! same trivial `#[inline(never)]` body (`cases::work`). Groups run in a fixed
-//! order because some setups are process-wide and cannot be undone: the
-//! "nothing installed" group runs first, before any provider, subscriber or
-//! reporter exists. Each later group installs what it needs and removes it
-//! (the `trace_runtime` guard is dropped, global tags are cleared).
+//! Groups are the scenarios of `traced_benches::table`, functions within a
+//! group its peers: implementations of the same trivial `#[inline(never)]`
+//! body (`cases::work`). Groups run in the table's order because some setups
+//! are process-wide and cannot be undone: the "nothing installed" group runs
+//! first, before any provider, subscriber or reporter exists. Each peer
+//! installs what it needs and removes it (`table::install`, `finish`).
 //!
 //! Besides criterion's timings, each case's heap allocations per call are
 //! counted (outside the timed loop) and written, with the exporters' counts,
@@ -23,12 +23,13 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::{Measurement, WallTime};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::Sampler;
 use traced_benches::alloc::{allocations_per_call, CountingAlloc};
-use traced_benches::cases::{fastrace as ft, raw, traced, tracing as tr, work};
+use traced_benches::cases::{raw, traced, work};
 use traced_benches::cpu::ThreadCpuTime;
-use traced_benches::export::{NullExporter, NullReporter};
-use traced_benches::setup::{self, sampled, set_five_tags, TracingLayer, TracingOtel};
+use traced_benches::export::NullReporter;
+use traced_benches::setup::{self, sampled, set_five_tags};
+use traced_benches::table::{self, Sampling};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -74,192 +75,18 @@ impl Extra {
     }
 }
 
-fn finish_raw(provider: SdkTracerProvider, exporter: &NullExporter, extra: &mut Extra, key: &str) {
-    let _ = provider.shutdown();
-    extra.exported.insert(key.to_owned(), exporter.exported());
-}
-
-fn finish_traced(guard: trace_runtime::Guard, exporter: &NullExporter, extra: &mut Extra, key: &str) {
-    drop(guard);
-    extra.exported.insert(key.to_owned(), exporter.exported());
-}
-
-/// Nothing installed anywhere: what a library pays when the application
-/// did not enable tracing. Must run first (see the module docs).
-fn off(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
-    let name = "off";
-    let mut g = c.benchmark_group(name);
-    extra.case(&mut g, name, "plain", work);
-    // OpenTelemetry's global no-op tracer: before `traced` resolves, nothing
-    // else is in the global slot.
-    let noop = opentelemetry::global::tracer("bench");
-    extra.case(&mut g, name, "raw", |x| raw::root(&noop, x));
-    extra.case(&mut g, name, "tracing", tr::root);
-    extra.case(&mut g, name, "fastrace", ft::traced);
-    extra.case(&mut g, name, "traced", traced::root);
-    g.finish();
-}
-
-/// Everything installed, and the sampler drops every span.
-fn sampled_out(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
-    let name = "sampled_out";
-    let mut g = c.benchmark_group(name);
-    let (guard, t_exp) = setup::traced(Sampler::AlwaysOff);
-    extra.case(&mut g, name, "traced", traced::root);
-    finish_traced(guard, &t_exp, extra, "sampled_out/traced");
-
-    let (provider, tracer, r_exp) = setup::raw(Sampler::AlwaysOff);
-    extra.case(&mut g, name, "raw", |x| raw::root(&tracer, x));
-    extra.case(&mut g, name, "raw_code", |x| raw::root_code(&tracer, x));
-    finish_raw(provider, &r_exp, extra, "sampled_out/raw");
-
-    let otel = TracingOtel::new(Sampler::AlwaysOff);
-    extra.case(&mut g, name, "tracing_otel", tr::root);
-    extra.exported.insert("sampled_out/tracing_otel".to_owned(), otel.finish());
-
-    let layer = TracingLayer::new(Sampler::AlwaysOff);
-    extra.case(&mut g, name, "tracing_layer", tr::root);
-    extra.exported.insert("sampled_out/tracing_layer".to_owned(), layer.finish());
-
-    extra.case(&mut g, name, "fastrace", ft::root_unsampled);
-    g.finish();
-}
-
-/// One sampled span per call, batch-exported to a discarding exporter.
-fn sampled_group(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
-    let name = "sampled";
-    let mut g = c.benchmark_group(name);
-    extra.case(&mut g, name, "plain", work);
-    let (guard, t_exp) = setup::traced(sampled());
-    extra.case(&mut g, name, "traced", traced::root);
-    finish_traced(guard, &t_exp, extra, "sampled/traced");
-
-    let (provider, tracer, r_exp) = setup::raw(sampled());
-    extra.case(&mut g, name, "raw", |x| raw::root(&tracer, x));
-    extra.case(&mut g, name, "raw_code", |x| raw::root_code(&tracer, x));
-    finish_raw(provider, &r_exp, extra, "sampled/raw");
-
-    let otel = TracingOtel::new(sampled());
-    extra.case(&mut g, name, "tracing_otel", tr::root);
-    extra.exported.insert("sampled/tracing_otel".to_owned(), otel.finish());
-
-    let layer = TracingLayer::new(sampled());
-    extra.case(&mut g, name, "tracing_layer", tr::root);
-    extra.exported.insert("sampled/tracing_layer".to_owned(), layer.finish());
-
-    extra.case(&mut g, name, "fastrace", ft::root);
-    g.finish();
-}
-
-/// A sampled span with three attributes.
-fn attrs3(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
-    let name = "attrs3";
-    let mut g = c.benchmark_group(name);
-    let (guard, t_exp) = setup::traced(sampled());
-    extra.case(&mut g, name, "traced", traced::attrs3);
-    finish_traced(guard, &t_exp, extra, "attrs3/traced");
-
-    let (provider, tracer, r_exp) = setup::raw(sampled());
-    extra.case(&mut g, name, "raw", |x| raw::attrs3(&tracer, x));
-    extra.case(&mut g, name, "raw_code", |x| raw::attrs3_code(&tracer, x));
-    finish_raw(provider, &r_exp, extra, "attrs3/raw");
-
-    let otel = TracingOtel::new(sampled());
-    extra.case(&mut g, name, "tracing_otel", tr::attrs3);
-    extra.exported.insert("attrs3/tracing_otel".to_owned(), otel.finish());
-
-    let layer = TracingLayer::new(sampled());
-    extra.case(&mut g, name, "tracing_layer", tr::attrs3);
-    extra.exported.insert("attrs3/tracing_layer".to_owned(), layer.finish());
-
-    extra.case(&mut g, name, "fastrace", ft::attrs3);
-    g.finish();
-}
-
-/// A sampled span with five global tags set (the raw SDK is given the same
-/// five attributes on its builder).
-fn tags5(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
-    let name = "tags5";
-    let mut g = c.benchmark_group(name);
-    let (guard, t_exp) = setup::traced(sampled());
-    extra.case(&mut g, name, "traced_no_tags", traced::root);
-    set_five_tags();
-    extra.case(&mut g, name, "traced", traced::root);
-    trace_runtime::clear_global_tags();
-    finish_traced(guard, &t_exp, extra, "tags5/traced");
-
-    let (provider, tracer, r_exp) = setup::raw(sampled());
-    extra.case(&mut g, name, "raw", |x| raw::tags5(&tracer, x));
-    extra.case(&mut g, name, "raw_code", |x| raw::tags5_code(&tracer, x));
-    finish_raw(provider, &r_exp, extra, "tags5/raw");
-    g.finish();
-}
-
-/// An async fn polled to completion (ready on its first poll).
-fn async_group(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
-    let name = "async";
-    let mut g = c.benchmark_group(name);
-    extra.case(&mut g, name, "plain", |x| traced_benches::block_on(async move { work(x) }));
-    let (guard, t_exp) = setup::traced(sampled());
-    extra.case(&mut g, name, "traced", |x| traced_benches::block_on(traced::run_async(x)));
-    finish_traced(guard, &t_exp, extra, "async/traced");
-
-    let (provider, tracer, r_exp) = setup::raw(sampled());
-    extra.case(&mut g, name, "raw", |x| traced_benches::block_on(raw::run_async(&tracer, x)));
-    finish_raw(provider, &r_exp, extra, "async/raw");
-
-    let otel = TracingOtel::new(sampled());
-    extra.case(&mut g, name, "tracing_otel", |x| traced_benches::block_on(tr::run_async(x)));
-    extra.exported.insert("async/tracing_otel".to_owned(), otel.finish());
-
-    let layer = TracingLayer::new(sampled());
-    extra.case(&mut g, name, "tracing_layer", |x| traced_benches::block_on(tr::run_async(x)));
-    extra.exported.insert("async/tracing_layer".to_owned(), layer.finish());
-
-    extra.case(&mut g, name, "fastrace", |x| traced_benches::block_on(ft::run_async(x)));
-    g.finish();
-}
-
-/// A parent with ten children: eleven spans per call. The report derives
-/// the cost of one child as (nested - sampled) / 10.
-fn nested(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
-    let name = "nested";
-    let mut g = c.benchmark_group(name);
-    let (guard, t_exp) = setup::traced(sampled());
-    extra.case(&mut g, name, "traced", traced::parent);
-    finish_traced(guard, &t_exp, extra, "nested/traced");
-
-    let (provider, tracer, r_exp) = setup::raw(sampled());
-    extra.case(&mut g, name, "raw", |x| raw::parent(&tracer, x));
-    extra.case(&mut g, name, "raw_code", |x| raw::parent_code(&tracer, x));
-    finish_raw(provider, &r_exp, extra, "nested/raw");
-
-    let otel = TracingOtel::new(sampled());
-    extra.case(&mut g, name, "tracing_otel", tr::parent);
-    extra.exported.insert("nested/tracing_otel".to_owned(), otel.finish());
-
-    let layer = TracingLayer::new(sampled());
-    extra.case(&mut g, name, "tracing_layer", tr::parent);
-    extra.exported.insert("nested/tracing_layer".to_owned(), layer.finish());
-
-    extra.case(&mut g, name, "fastrace", ft::parent);
-    g.finish();
-}
-
-/// A parent with ten children, all sampled out (the sampler drops every
-/// span): where knowing the sampler pays most, since a parent-based or
-/// always-off sampler drops every child of a dropped parent.
-fn nested_out(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra) {
-    let name = "nested_out";
-    let mut g = c.benchmark_group(name);
-    let (guard, t_exp) = setup::traced(Sampler::AlwaysOff);
-    extra.case(&mut g, name, "traced", traced::parent);
-    finish_traced(guard, &t_exp, extra, "nested_out/traced");
-
-    let (provider, tracer, r_exp) = setup::raw(Sampler::AlwaysOff);
-    extra.case(&mut g, name, "raw", |x| raw::parent(&tracer, x));
-    extra.case(&mut g, name, "raw_code", |x| raw::parent_code(&tracer, x));
-    finish_raw(provider, &r_exp, extra, "nested_out/raw");
+/// Every case of one scenario ([`table::SCENARIOS`]), each peer installed
+/// and removed around its own case.
+fn scenario(c: &mut Criterion<ThreadCpuTime>, extra: &mut Extra, scenario: &table::Scenario) {
+    let mut g = c.benchmark_group(scenario.name);
+    for &(peer, f) in scenario.cases {
+        let installed = table::install(scenario, peer);
+        let env = &installed.env;
+        extra.case(&mut g, scenario.name, peer.id(), |x| f(env, x));
+        if let Some(exported) = installed.finish() {
+            extra.exported.insert(format!("{}/{}", scenario.name, peer.id()), exported);
+        }
+    }
     g.finish();
 }
 
@@ -346,16 +173,14 @@ fn main() {
     let mut c = criterion(ThreadCpuTime);
     let mut extra = Extra::default();
 
-    off(&mut c, &mut extra);
-    // fastrace keeps a reporter for the rest of the process.
-    fastrace::set_reporter(NullReporter, traced_benches::export::fastrace_config());
-    sampled_out(&mut c, &mut extra);
-    sampled_group(&mut c, &mut extra);
-    attrs3(&mut c, &mut extra);
-    tags5(&mut c, &mut extra);
-    async_group(&mut c, &mut extra);
-    nested(&mut c, &mut extra);
-    nested_out(&mut c, &mut extra);
+    for (i, s) in table::SCENARIOS.iter().enumerate() {
+        if i > 0 && table::SCENARIOS[i - 1].sampling == Sampling::Nothing && s.sampling != Sampling::Nothing {
+            // fastrace keeps a reporter for the rest of the process: only
+            // once the "nothing installed" scenarios ran.
+            fastrace::set_reporter(NullReporter, traced_benches::export::fastrace_config());
+        }
+        scenario(&mut c, &mut extra, s);
+    }
     let mut wall = criterion(WallTime);
     threads(&mut wall);
     fastrace::flush();

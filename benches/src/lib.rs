@@ -2,8 +2,9 @@
 //! trivial body, instrumented by each peer), a counting allocator, exporters
 //! that discard or crawl, and a resident-memory probe.
 //!
-//! The benchmarks live in `benches/span_cost.rs` (criterion, every peer in one
-//! run) and `benches/overload.rs` (memory under sustained overload); the table
+//! Every case is in one table, `table.rs` (scenarios × peers). The benchmarks
+//! live in `benches/span_cost.rs` (criterion, every case in one run),
+//! `benches/throughput.rs` (highest zero-loss rate) and `benches/overload.rs` (memory under sustained overload); the table
 //! in `benches/README.md` is printed by `benches/report`.
 
 pub mod alloc;
@@ -12,6 +13,7 @@ pub mod cpu;
 pub mod export;
 pub mod mem;
 pub mod setup;
+pub mod table;
 
 use std::future::Future;
 use std::pin::pin;

@@ -1,7 +1,7 @@
 //! The local root of a trace and the service name in force, as descendants
 //! in this process see them.
 //!
-//! Every span `traced` builds is a [`Traced`]: the SDK's span plus the
+//! Every span `traced` builds is a [`RootedSpan`]: the span (the engine's or an SDK's) plus the
 //! context of its local root (none when it is the root). A root therefore
 //! costs nothing extra: no context entry (a map and two `Arc`s, three heap
 //! allocations) per root span. Children take their root from their parent,
@@ -33,7 +33,7 @@ pub(crate) struct LocalTrace {
 
 /// The span `traced` puts in a context: the span, and where its local root is.
 #[derive(Debug)]
-pub(crate) struct Traced {
+pub(crate) struct RootedSpan {
     span: AnySpan,
     root: Root,
 }
@@ -49,12 +49,12 @@ enum Root {
     Unknown,
 }
 
-impl Traced {
+impl RootedSpan {
     /// A local root span.
     pub(crate) fn root(span: AnySpan) -> Self {
         let sc = opentelemetry::trace::Span::span_context(&span);
         LAST_ROOT.set((sc.trace_id(), sc.span_id()));
-        Traced { span, root: Root::Itself }
+        RootedSpan { span, root: Root::Itself }
     }
 
     /// A span started under `parent`, in the same local trace.
@@ -72,7 +72,7 @@ impl Traced {
         } else {
             Root::At(root_of_span(parent, &parent_span))
         };
-        Traced { span, root }
+        RootedSpan { span, root }
     }
 
     /// A span started under `parent`: a local root when the parent is not a
@@ -81,14 +81,14 @@ impl Traced {
     /// nothing records (inside an exporter, say) never ask anything.
     pub(crate) fn under(span: AnySpan, parent: &Context) -> Self {
         if !opentelemetry::trace::Span::is_recording(&span) {
-            return Traced { span, root: Root::Unknown };
+            return RootedSpan { span, root: Root::Unknown };
         }
         let parent_span = parent.span();
         let parent_sc = parent_span.span_context();
         if !parent_sc.is_valid() || parent_sc.is_remote() {
-            Traced::root(span)
+            RootedSpan::root(span)
         } else {
-            Traced::child(span, parent)
+            RootedSpan::child(span, parent)
         }
     }
 }
@@ -96,7 +96,7 @@ impl Traced {
 thread_local! {
     /// Trace and span id of the last local root started on this thread.
     static LAST_ROOT: Cell<(TraceId, SpanId)> = const { Cell::new((TraceId::INVALID, SpanId::INVALID)) };
-    /// Set while [`ask`] wants a [`Traced`] span to tell its root.
+    /// Set while [`ask`] wants a [`RootedSpan`] span to tell its root.
     static ASKING: Cell<bool> = const { Cell::new(false) };
     static ANSWER: RefCell<Option<Option<Context>>> = const { RefCell::new(None) };
 }
@@ -126,7 +126,7 @@ fn root_of_span(cx: &Context, span: &SpanRef<'_>) -> Context {
 
 /// Asks the span in a context where its local root is. A span is only
 /// reachable through `SpanRef`, which cannot downcast; `is_recording` is a
-/// query with no effect on any span, so [`Traced`] answers through it while
+/// query with no effect on any span, so [`RootedSpan`] answers through it while
 /// [`ASKING`] is set, and any other span ignores the question.
 fn ask(span: &SpanRef<'_>) -> Option<Option<Context>> {
     ASKING.set(true);
@@ -135,7 +135,7 @@ fn ask(span: &SpanRef<'_>) -> Option<Option<Context>> {
     ANSWER.with_borrow_mut(Option::take)
 }
 
-impl opentelemetry::trace::Span for Traced {
+impl opentelemetry::trace::Span for RootedSpan {
     fn add_event_with_timestamp<T>(&mut self, name: T, timestamp: SystemTime, attributes: Vec<KeyValue>)
     where
         T: Into<Cow<'static, str>>,
@@ -201,7 +201,7 @@ mod tests {
     /// A span of ours under `parent`, as `start_span` makes it.
     fn start(tracer: &opentelemetry_sdk::trace::SdkTracer, parent: &Context, name: &'static str) -> Context {
         let span = AnySpan::Sdk(Box::new(tracer.build_with_context(tracer.span_builder(name), parent)));
-        parent.with_span(Traced::under(span, parent))
+        parent.with_span(RootedSpan::under(span, parent))
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod propagate;
 
 use opentelemetry::Context;
 
-pub(crate) use local::{root_of, LocalTrace, Traced};
+pub(crate) use local::{root_of, LocalTrace, RootedSpan};
 pub use propagate::{in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan};
 
 use crate::SpanHandle;

@@ -317,6 +317,10 @@ fn publish(target: Option<Target>) {
     *TARGET.write().unwrap_or_else(PoisonError::into_inner) = target.map(Arc::new);
     GENERATION.fetch_add(1, Ordering::AcqRel);
     set_mode(if on { ON } else { OFF });
+    // This thread's cache may hold the old target, and through it an engine
+    // whose hand-off slots stay allocated while anything holds it: drop it
+    // now (other threads replace theirs at their next span).
+    let _ = CACHE.try_with(|cache| cache.try_borrow_mut().map(|mut cache| cache.take()));
 }
 
 pub(super) fn router_dropped(id: u64) {

@@ -18,7 +18,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use super::any::AnyTracer;
 use super::redirect::Redirect;
-use crate::context::Traced;
+use crate::context::RootedSpan;
 use crate::engine::{Engine, EngineTracer};
 use crate::tags;
 
@@ -73,9 +73,9 @@ pub(crate) struct RouterTracer {
 }
 
 impl Tracer for RouterTracer {
-    type Span = Traced;
+    type Span = RootedSpan;
 
-    fn build_with_context(&self, mut builder: SpanBuilder, parent_cx: &Context) -> Traced {
+    fn build_with_context(&self, mut builder: SpanBuilder, parent_cx: &Context) -> RootedSpan {
         let span = match Redirect::find(parent_cx) {
             Some(redirect) => {
                 // The capture's own global tags, not the process-wide ones.
@@ -91,6 +91,6 @@ impl Tracer for RouterTracer {
         };
         // Raw spans carry their local root too, so that traced spans under
         // them still find it.
-        Traced::under(span, parent_cx)
+        RootedSpan::under(span, parent_cx)
     }
 }

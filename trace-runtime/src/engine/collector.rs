@@ -12,17 +12,17 @@ use opentelemetry_sdk::trace::{SamplingResult, SdkTracer};
 
 use super::record::{Extra, Record};
 use super::replay::{with_preset, Preset};
-use super::{span_attributes, Lost, Message};
+use super::{span_attributes, Books, Lost, Message};
 
 /// Runs until [`Message::Stop`] (or every sender is gone).
-pub(super) fn run(receiver: &Receiver<Message>, tracer: &SdkTracer, lost: &dyn Fn(u64, Lost)) {
+pub(super) fn run(receiver: &Receiver<Message>, tracer: &SdkTracer, lost: &dyn Fn(u64, Lost), books: &Books) {
     // Spans processors or exporters start here must not come back to us.
     let _suppressed = Context::new().with_telemetry_suppressed().attach();
     while let Ok(message) = receiver.recv() {
-        if !handle(message, tracer, lost) {
+        if !handle(message, tracer, lost, books) {
             // Deliver whatever raced in before the stop, then go.
             while let Ok(message) = receiver.try_recv() {
-                handle(message, tracer, lost);
+                handle(message, tracer, lost, books);
             }
             return;
         }
@@ -30,13 +30,15 @@ pub(super) fn run(receiver: &Receiver<Message>, tracer: &SdkTracer, lost: &dyn F
 }
 
 /// False on [`Message::Stop`].
-fn handle(message: Message, tracer: &SdkTracer, lost: &dyn Fn(u64, Lost)) -> bool {
+fn handle(message: Message, tracer: &SdkTracer, lost: &dyn Fn(u64, Lost), books: &Books) -> bool {
     match message {
         Message::Span(context, record) => {
             // A panicking processor loses this span only, not the collector.
             if catch_unwind(AssertUnwindSafe(|| deliver(tracer, context, record, lost))).is_err() {
                 lost(1, Lost::Panicked);
             }
+            // Only now: the processors already count it (queued or lost).
+            books.delivered();
         }
         Message::Flush(done) => {
             let _ = done.try_send(());

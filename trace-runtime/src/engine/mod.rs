@@ -20,7 +20,7 @@ pub(crate) mod replay;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::trace::{Event, Link, SpanBuilder, SpanContext, SpanKind, TraceContextExt, TraceFlags};
@@ -33,9 +33,23 @@ pub(crate) use ids::{new_span_id, new_trace_id};
 pub(crate) use record::EngineSpan;
 use record::{Extra, ParentRef, Record};
 
-/// Finished spans the hand-off holds at most before new ones are counted
-/// lost (a few MB at most: records are a few hundred bytes).
-pub(crate) const HANDOFF_CAPACITY: usize = 8192;
+/// The most finished spans a hand-off holds before new ones are counted
+/// lost. The hand-off allocates its slots up front (a few hundred bytes
+/// each), so `init()` sizes it like the export queue
+/// (`batch_max_queue_size`: default 2048, at most 65,536, the same bound).
+pub(crate) const HANDOFF_CAPACITY: usize = 65_536;
+
+/// Every engine that may still hold spans in its hand-off, for
+/// [`queued_spans`]. Pruned as engines are dropped.
+static LIVE: Mutex<Vec<Weak<Books>>> = Mutex::new(Vec::new());
+
+/// Finished spans waiting in the hand-off of any engine of the process:
+/// ended, not yet given to the processors. Part of `pending_spans()`.
+pub(crate) fn queued_spans() -> u64 {
+    let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+    live.retain(|books| books.strong_count() > 0);
+    live.iter().filter_map(Weak::upgrade).map(|books| books.queued()).sum()
+}
 
 /// Why a span could not be handed to the exporters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,15 +83,36 @@ pub(crate) struct Engine {
     reads_attributes: bool,
     sender: SyncSender<Message>,
     closed: AtomicBool,
-    /// Recording spans started and not ended, times two, plus 1 once
-    /// closed: one word, so that a span open at shutdown is counted lost
-    /// exactly once, at close, whichever comes first.
-    open: AtomicU64,
+    /// Shared with the collector, which takes delivered spans off it.
+    books: Arc<Books>,
     lost: LossSink,
+}
+
+/// The engine's counts in one word, so that a span moves from open to
+/// queued with a single atomic step and a span open at shutdown is counted
+/// lost exactly once, at close, whichever comes first. Bit 0: closed.
+/// Bits 1..=32: recording spans started and not ended. Bits 33..: spans in
+/// the hand-off (at most its capacity).
+#[derive(Debug, Default)]
+pub(crate) struct Books {
+    word: AtomicU64,
 }
 
 const CLOSED: u64 = 1;
 const ONE_OPEN: u64 = 2;
+const ONE_QUEUED: u64 = 1 << 33;
+const OPEN_MASK: u64 = ONE_QUEUED - ONE_OPEN;
+
+impl Books {
+    fn queued(&self) -> u64 {
+        self.word.load(Ordering::Acquire) / ONE_QUEUED
+    }
+
+    /// One queued span was given to the processors (or counted lost).
+    fn delivered(&self) {
+        self.word.fetch_sub(ONE_QUEUED, Ordering::AcqRel);
+    }
+}
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -91,38 +126,38 @@ impl Engine {
     /// [`replay::ReplayIds`]). `None` when the thread cannot be started: the
     /// caller keeps the SDK path.
     pub(crate) fn start(tracer: SdkTracer, sampler: Sampler, capacity: usize, lost: LossSink) -> Option<Arc<Engine>> {
-        let (sender, receiver) = mpsc::sync_channel(capacity.max(1));
+        let (sender, receiver) = mpsc::sync_channel(capacity.clamp(1, HANDOFF_CAPACITY));
         let loss = Arc::new(lost);
         let collector_loss = Arc::clone(&loss);
+        let books = Arc::new(Books::default());
+        let collector_books = Arc::clone(&books);
         let spawned = std::thread::Builder::new()
             .name("trace-runtime-collector".to_owned())
-            .spawn(move || collector::run(&receiver, &tracer, &|n, why| (collector_loss)(n, why)));
+            .spawn(move || collector::run(&receiver, &tracer, &|n, why| (collector_loss)(n, why), &collector_books));
         if let Err(error) = spawned {
             eprintln!("trace-runtime: could not start the span collector thread ({error}); spans take the SDK path");
             return None;
         }
         let reads_attributes = !replay::ignores_attributes(&sampler);
         let lost: LossSink = Box::new(move |n, why| (loss)(n, why));
-        Some(Arc::new(Engine {
-            sampler,
-            reads_attributes,
-            sender,
-            closed: AtomicBool::new(false),
-            open: AtomicU64::new(0),
-            lost,
-        }))
+        LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(&books));
+        Some(Arc::new(Engine { sampler, reads_attributes, sender, closed: AtomicBool::new(false), books, lost }))
     }
 
     fn hand_off(&self, context: SpanContext, record: Record) {
-        let before = self.open.fetch_sub(ONE_OPEN, Ordering::AcqRel);
+        // Open to queued in one step: `pending_spans()` never misses it.
+        let before = self.books.word.fetch_add(ONE_QUEUED - ONE_OPEN, Ordering::AcqRel);
         if before & CLOSED != 0 {
+            self.books.delivered();
             return; // counted lost when the engine closed
         }
-        match self.sender.try_send(Message::Span(context, record)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => (self.lost)(1, Lost::Full),
-            Err(TrySendError::Disconnected(_)) => (self.lost)(1, Lost::AfterShutdown),
-        }
+        let refused = match self.sender.try_send(Message::Span(context, record)) {
+            Ok(()) => return,
+            Err(TrySendError::Full(_)) => Lost::Full,
+            Err(TrySendError::Disconnected(_)) => Lost::AfterShutdown,
+        };
+        self.books.delivered();
+        (self.lost)(1, refused);
     }
 
     /// Waits until every span ended so far was given to the processors, or
@@ -153,7 +188,7 @@ impl Engine {
             return true;
         }
         // Spans still open can never be delivered: counted now, not when they end.
-        let open = self.open.fetch_or(CLOSED, Ordering::AcqRel) / ONE_OPEN;
+        let open = (self.books.word.fetch_or(CLOSED, Ordering::AcqRel) & OPEN_MASK) / ONE_OPEN;
         if open > 0 {
             (self.lost)(open, Lost::AfterShutdown);
         }
@@ -245,10 +280,10 @@ impl EngineTracer {
             SamplingDecision::RecordAndSample => true,
         };
         let context = SpanContext::new(trace_id, span_id, flags.with_sampled(sampled), false, result.trace_state);
-        let before = engine.open.fetch_add(ONE_OPEN, Ordering::AcqRel);
+        let before = engine.books.word.fetch_add(ONE_OPEN, Ordering::AcqRel);
         if before & CLOSED != 0 {
             // Closed since the check above: the span records nothing.
-            engine.open.fetch_sub(ONE_OPEN, Ordering::AcqRel);
+            engine.books.word.fetch_sub(ONE_OPEN, Ordering::AcqRel);
             return EngineSpan::dropped(SpanContext::empty_context());
         }
         let now = start.start_time.unwrap_or_else(opentelemetry::time::now);
@@ -376,6 +411,53 @@ mod tests {
         let delivered = ended.0.load(Ordering::SeqCst) as u64;
         assert_eq!(delivered + lost(&losses, Lost::Full), produced);
         assert_eq!(lost(&losses, Lost::AfterShutdown), 0);
+    }
+
+    /// Holds every span in `on_end` until released: they stay in the hand-off.
+    #[derive(Debug, Clone)]
+    struct Gate(Arc<(Mutex<bool>, std::sync::Condvar)>);
+
+    impl SpanProcessor for Gate {
+        fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &Context) {}
+        fn on_end(&self, _span: SpanData) {
+            let (open, changed) = &*self.0;
+            let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+            while !*open {
+                open = changed.wait(open).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn spans_in_the_hand_off_are_counted_queued_until_the_processors_have_them() {
+        let gate = Gate(Arc::new((Mutex::new(false), std::sync::Condvar::new())));
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(replay::ReplaySampler(Sampler::AlwaysOn))
+            .with_id_generator(replay::ReplayIds::default())
+            .with_span_processor(gate.clone())
+            .build();
+        let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "engine-test");
+        let engine = Engine::start(tracer, Sampler::AlwaysOn, 16, Box::new(|_, _| {})).expect("collector thread");
+        let open = start(&engine, "still open");
+        for _ in 0..3 {
+            start(&engine, "ended").end();
+        }
+        // The collector holds the first in `on_end`: still counted, not yet the processors'.
+        assert_eq!(engine.books.queued(), 3);
+        assert!(queued_spans() >= 3, "part of pending_spans()");
+        let (released, changed) = &*gate.0;
+        *released.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        changed.notify_all();
+        assert!(engine.flush(Instant::now() + Duration::from_secs(10)));
+        assert_eq!(engine.books.queued(), 0);
+        drop(open);
+        assert!(engine.close(Instant::now() + Duration::from_secs(10)));
     }
 
     #[test]

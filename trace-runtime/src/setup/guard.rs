@@ -161,6 +161,15 @@ impl Guard {
     /// The underlying SDK provider, for APIs that need one (e.g. a
     /// `tracing-opentelemetry` layer).
     ///
+    /// Spans reach this provider's processors only once traced's span
+    /// engine has handed them over, off the calling thread: the provider's
+    /// own `force_flush()` flushes its processors but not the spans still in
+    /// the engine's hand-off. (Draining the engine from there would take a
+    /// processor of ours in the provider, and with two or more processors
+    /// the SDK clones every span for each of them.) To export everything
+    /// that ended so far, call [`Guard::flush`], which drains the engine
+    /// first.
+    ///
     /// ```
     /// use opentelemetry::trace::TracerProvider;
     /// let guard = trace_runtime::init().install().unwrap();

@@ -1003,7 +1003,7 @@ impl Builder {
         let meters = metrics::build(&config.metrics, resource.clone(), self.metric_readers)?;
         let logs = logs::build(&config.logs, resource, self.log_exporters, shelf)?;
         let provider = builder.build();
-        let (engine, engine_tally) = start_engine(&provider, &config.sampler);
+        let (engine, engine_tally) = start_engine(&provider, &config.sampler, config.batch.max_queue_size);
         let service = Arc::from(config.service_name());
         // Declaring the sampler lets spans it is known to drop skip the SDK.
         let installed = match &engine {
@@ -1046,8 +1046,10 @@ impl Builder {
 }
 
 /// The span engine over `provider`: it owns every span until it ends, and
-/// its collector hands them to the provider's processors.
-fn start_engine(provider: &SdkTracerProvider, sampler: &Sampler) -> (Option<Arc<Engine>>, Arc<Tally>) {
+/// its collector hands them to the provider's processors. Its hand-off holds
+/// as many finished spans as an export queue (`capacity`), up to
+/// [`HANDOFF_CAPACITY`]: its slots are allocated up front.
+fn start_engine(provider: &SdkTracerProvider, sampler: &Sampler, capacity: usize) -> (Option<Arc<Engine>>, Arc<Tally>) {
     let tally = Tally::new("the span engine");
     let books = Arc::clone(&tally);
     let lost = Box::new(move |spans, why| {
@@ -1059,7 +1061,7 @@ fn start_engine(provider: &SdkTracerProvider, sampler: &Sampler) -> (Option<Arc<
         books.lost(spans, why);
     });
     let tracer = provider.tracer_with_scope(dispatch::scope());
-    (Engine::start(tracer, sampler.clone(), HANDOFF_CAPACITY, lost), tally)
+    (Engine::start(tracer, sampler.clone(), capacity.min(HANDOFF_CAPACITY), lost), tally)
 }
 
 /// Applies the propagators and the error-backtrace switch: the configured

@@ -40,7 +40,7 @@ pub fn lost_spans() -> u64 {
 }
 
 /// How many finished spans have no known fate yet, over every install:
-/// spans waiting in an export queue, and spans in an export that is still
+/// spans waiting in the span engine's hand-off or in an export queue, and spans in an export that is still
 /// running (for example one that outlived the shutdown timeout against a
 /// hanging collector). Each of them will be counted once, as delivered or
 /// in [`lost_spans`], when its export returns; an exporter that never
@@ -57,7 +57,7 @@ pub fn lost_spans() -> u64 {
 pub fn pending_spans() -> u64 {
     let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
     live.retain(|tally| tally.strong_count() > 0);
-    live.iter().filter_map(Weak::upgrade).map(|tally| tally.pending()).sum()
+    live.iter().filter_map(Weak::upgrade).map(|tally| tally.pending()).sum::<u64>() + crate::engine::queued_spans()
 }
 
 /// Why spans were lost; one counter each.

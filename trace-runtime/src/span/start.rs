@@ -7,7 +7,7 @@ use opentelemetry::trace::{Link, SpanBuilder, SpanContext, SpanKind, TraceContex
 use opentelemetry::{Context, KeyValue};
 
 use crate::callsite::Meta;
-use crate::context::{root_of, LocalTrace, Traced};
+use crate::context::{root_of, LocalTrace, RootedSpan};
 use crate::dispatch::{self, AnySpan, AnyTracer};
 use crate::engine::{self, new_span_id, new_trace_id};
 use crate::propagation::datadog::PropagationError;
@@ -179,7 +179,7 @@ pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOn
                 opentelemetry::trace::Span::set_attribute(&mut span, KeyValue::new(PropagationError::KEY, error.0));
             }
             // The span carries its local root: no context entry per root.
-            let span = if local_root { Traced::root(span) } else { Traced::child(span, parent) };
+            let span = if local_root { RootedSpan::root(span) } else { RootedSpan::child(span, parent) };
             parent.with_span(span)
         } else {
             // Sampled out: all that descendants and propagation need is the
