@@ -38,12 +38,12 @@ mod callsite;
 mod context;
 mod dispatch;
 mod engine;
-mod errors;
+mod exceptions;
 mod logs;
-mod setup;
+mod config;
+mod export;
 mod span;
 mod tags;
-mod tree;
 mod values;
 
 #[cfg(feature = "tracing")]

@@ -3,12 +3,12 @@
 //! always agree on what is current.
 
 mod local;
-mod propagate;
+mod carry;
 
 use opentelemetry::Context;
 
 pub(crate) use local::{root_of, LocalTrace, Traced};
-pub use propagate::{in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan};
+pub use carry::{in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan};
 
 use crate::SpanHandle;
 

@@ -11,12 +11,12 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::Resource;
 
-use super::super::config::{OtlpConfig, Protocol};
+use crate::config::settings::{OtlpConfig, Protocol};
 #[cfg(feature = "grpc")]
-use super::super::grpc;
-use super::super::otlp;
-use super::super::report::LastCause;
-use super::super::Error;
+use crate::export::grpc;
+use crate::export::otlp;
+use crate::export::report::LastCause;
+use crate::config::Error;
 
 /// One OTLP logs exporter, whichever transport.
 pub(crate) enum OtlpLogs {

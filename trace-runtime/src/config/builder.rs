@@ -47,24 +47,24 @@ use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder};
 use opentelemetry_sdk::Resource;
 
-pub use config::{
+pub use super::settings::{
     BatchConfig, Compression, Config, LogsConfig, MetricsConfig, OtlpConfig, Protocol, SpanLimits, TlsConfig,
 };
-pub use console::ConsoleExporter;
-pub use datadog::DatadogConfig;
-pub use error::Error;
-pub use guard::Guard;
-pub use tally::{lost_spans, pending_spans};
+pub use crate::export::console::ConsoleExporter;
+pub use crate::export::datadog::DatadogConfig;
+pub use super::error::Error;
+pub use crate::export::guard::Guard;
+pub use crate::export::tally::{lost_spans, pending_spans};
 
 use crate::dispatch;
 use crate::engine::replay::{ReplayIds, ReplaySampler};
 use crate::engine::{Engine, Lost, HANDOFF_CAPACITY};
 use crate::values::AttributeValue;
-use config::Settings;
-use env::Lookup;
-use report::LastCause;
-use tally::Tally;
-use worker::{Limits, Pipeline};
+use super::settings::Settings;
+use super::env::Lookup;
+use crate::export::report::LastCause;
+use crate::export::tally::Tally;
+use crate::export::worker::{Limits, Pipeline};
 
 /// What `install()` hands to each exporter the code added: how to batch,
 /// and the pipelines made so far (the guard shuts them down).
@@ -88,7 +88,7 @@ impl Pipes {
     ) -> TracerProviderBuilder {
         let pipeline = match self.value_length {
             Some(max_chars) => Pipeline::start(
-                limits::Truncating { inner: exporter, max_chars },
+                super::limits::Truncating { inner: exporter, max_chars },
                 Tally::new(label),
                 self.limits,
                 cause,
@@ -125,7 +125,7 @@ pub fn init() -> Builder {
         settings: Settings::default(),
         processors: Vec::new(),
         shutdown_timeout: Duration::from_secs(5),
-        max_export_bytes: split::DEFAULT_MAX_EXPORT_BYTES,
+        max_export_bytes: crate::export::split::DEFAULT_MAX_EXPORT_BYTES,
         lookup: None,
         metric_readers: Vec::new(),
         log_exporters: Vec::new(),
@@ -154,8 +154,8 @@ pub struct Builder {
     shutdown_timeout: Duration,
     max_export_bytes: usize,
     lookup: Option<Lookup>,
-    metric_readers: Vec<metrics::AddReader>,
-    log_exporters: Vec<logs::AddExporter>,
+    metric_readers: Vec<crate::export::metrics::AddReader>,
+    log_exporters: Vec<crate::export::logs::AddExporter>,
 }
 
 impl Builder {
@@ -703,7 +703,7 @@ impl Builder {
         exporter: E,
     ) -> Self {
         self.settings.metrics.custom_exporters += 1;
-        self.metric_readers.push(Box::new(move |builder, config| metrics::periodic(builder, exporter, config)));
+        self.metric_readers.push(Box::new(move |builder, config| crate::export::metrics::periodic(builder, exporter, config)));
         self
     }
 
@@ -917,7 +917,7 @@ impl Builder {
     /// ```
     pub fn resolve(&self) -> Result<Config, Error> {
         // Deadlines are `now + timeout`: unbounded, that could overflow.
-        if self.shutdown_timeout > Duration::from_millis(env::MAX_MILLIS) {
+        if self.shutdown_timeout > Duration::from_millis(super::env::MAX_MILLIS) {
             return Err(Error::InvalidConfig {
                 setting: "shutdown_timeout",
                 value: format!("{:?}", self.shutdown_timeout),
@@ -925,8 +925,8 @@ impl Builder {
             });
         }
         match &self.lookup {
-            Some(lookup) => config::resolve(&self.settings, lookup.as_ref()),
-            None => config::resolve(&self.settings, &env::process_lookup),
+            Some(lookup) => super::settings::resolve(&self.settings, lookup.as_ref()),
+            None => super::settings::resolve(&self.settings, &super::env::process_lookup),
         }
     }
 
@@ -974,7 +974,7 @@ impl Builder {
             builder = add(builder, &mut pipes);
         }
         // Log records of printed traces are printed inside their tree.
-        let shelf = (config.console && config.logs.console).then(|| Arc::new(logs::Shelf::default()));
+        let shelf = (config.console && config.logs.console).then(|| Arc::new(crate::export::logs::Shelf::default()));
         if config.console {
             let console = ConsoleExporter::stderr().with_log_shelf(shelf.clone());
             builder = pipes.batched(builder, console, "the console".to_owned(), None);
@@ -982,14 +982,14 @@ impl Builder {
         #[cfg(feature = "otlp")]
         if let Some(otlp) = &config.otlp {
             let cause = Arc::new(LastCause::default());
-            let exporter = otlp::build(otlp, config.batch.export_timeout, Arc::clone(&cause))?;
-            let exporter = operation_name::WithOperationName(exporter);
+            let exporter = crate::export::otlp::build(otlp, config.batch.export_timeout, Arc::clone(&cause))?;
+            let exporter = crate::export::operation_name::WithOperationName(exporter);
             let limits = pipes.limits;
             if otlp.protocol == Protocol::HttpJson {
                 // Requests are split by their protobuf size bound: JSON is larger.
-                pipes.limits.max_bytes = split::json_max_bytes(limits.max_bytes);
+                pipes.limits.max_bytes = crate::export::split::json_max_bytes(limits.max_bytes);
             }
-            builder = pipes.batched(builder, exporter, otlp::label(otlp), Some(cause));
+            builder = pipes.batched(builder, exporter, crate::export::otlp::label(otlp), Some(cause));
             pipes.limits = limits;
         }
         #[cfg(feature = "datadog")]
@@ -997,11 +997,11 @@ impl Builder {
             let cause = Arc::new(LastCause::default());
             // One request at most 10 s, as OTLP's default, within the batch bound.
             let timeout = Duration::from_secs(10).min(config.batch.export_timeout);
-            let exporter = datadog::build(datadog, timeout, Arc::clone(&cause))?;
-            builder = pipes.batched(builder, exporter, datadog::label(datadog), Some(cause));
+            let exporter = crate::export::datadog::build(datadog, timeout, Arc::clone(&cause))?;
+            builder = pipes.batched(builder, exporter, crate::export::datadog::label(datadog), Some(cause));
         }
-        let meters = metrics::build(&config.metrics, resource.clone(), self.metric_readers)?;
-        let logs = logs::build(&config.logs, resource, self.log_exporters, shelf)?;
+        let meters = crate::export::metrics::build(&config.metrics, resource.clone(), self.metric_readers)?;
+        let logs = crate::export::logs::build(&config.logs, resource, self.log_exporters, shelf)?;
         let provider = builder.build();
         let (engine, engine_tally) = start_engine(&provider, &config.sampler);
         let service = Arc::from(config.service_name());
@@ -1039,7 +1039,7 @@ impl Builder {
         #[cfg(feature = "tracing")]
         crate::tracing_bridge::install_default();
         install_propagation_and_errors(&config);
-        limits::set_active(config.span_limits);
+        super::limits::set_active(config.span_limits);
         let guard = Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others, meters).with_logs(logs);
         Ok(if engine.is_some() { guard.with_engine(engine_tally) } else { guard })
     }
@@ -1052,9 +1052,9 @@ fn start_engine(provider: &SdkTracerProvider, sampler: &Sampler) -> (Option<Arc<
     let books = Arc::clone(&tally);
     let lost = Box::new(move |spans, why| {
         let why = match why {
-            Lost::Full => tally::Loss::QueueFull,
-            Lost::AfterShutdown => tally::Loss::AfterShutdown,
-            Lost::Panicked => tally::Loss::Panicked,
+            Lost::Full => crate::export::tally::Loss::QueueFull,
+            Lost::AfterShutdown => crate::export::tally::Loss::AfterShutdown,
+            Lost::Panicked => crate::export::tally::Loss::Panicked,
         };
         books.lost(spans, why);
     });
@@ -1072,8 +1072,8 @@ fn install_propagation_and_errors(config: &Config) {
     if !own {
         opentelemetry::global::set_text_map_propagator(crate::propagation::Configured);
     }
-    crate::errors::backtrace::set_on_err(config.backtraces_on_err);
-    crate::errors::backtrace::install_panic_hook();
+    crate::exceptions::backtrace::set_on_err(config.backtraces_on_err);
+    crate::exceptions::backtrace::install_panic_hook();
 }
 
 impl std::fmt::Debug for Builder {
@@ -1091,7 +1091,7 @@ mod tests {
 
     #[test]
     fn a_shutdown_timeout_over_a_day_is_refused_not_overflowed() {
-        let day = Duration::from_millis(env::MAX_MILLIS);
+        let day = Duration::from_millis(super::env::MAX_MILLIS);
         assert!(init().env_lookup(|_| None).shutdown_timeout(day).resolve().is_ok());
         for too_long in [day + Duration::from_millis(1), Duration::MAX] {
             match init().env_lookup(|_| None).shutdown_timeout(too_long).install() {

@@ -18,11 +18,11 @@ use console::ConsoleLogs;
 pub(crate) use console::{HeldLine, Shelf};
 use pipeline::LogPipeline;
 
-use super::config::BatchConfig;
+use crate::config::settings::BatchConfig;
 #[cfg(feature = "otlp")]
-use super::config::Protocol;
-use super::logs_config::LogsConfig;
-use super::{Builder, Error};
+use crate::config::settings::Protocol;
+use crate::config::logs::LogsConfig;
+use crate::config::{Builder, Error};
 use crate::logs::Filter;
 
 /// Starts the pipeline of an exporter the code gave.

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use super::config::{self, join_path, BatchConfig, OtlpConfig, OtlpSettings, Protocol, Settings, Signal};
+use super::settings::{self, join_path, BatchConfig, OtlpConfig, OtlpSettings, Protocol, Settings, Signal};
 use super::env::{self, invalid, Env};
 use super::Error;
 use crate::logs::Filter;

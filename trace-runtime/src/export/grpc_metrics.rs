@@ -14,9 +14,9 @@ use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 
-use super::config::{Compression, OtlpConfig};
+use crate::config::settings::{Compression, OtlpConfig};
 use super::report::source_chain;
-use super::Error;
+use crate::config::Error;
 
 pub(crate) struct GrpcMetrics {
     channel: Channel,

@@ -16,9 +16,9 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::Resource;
 
-use super::super::config::BatchConfig;
-use super::super::report::LastCause;
-use super::super::worker::block_on;
+use crate::config::settings::BatchConfig;
+use crate::export::report::LastCause;
+use crate::export::worker::block_on;
 use crate::logs::count_lost;
 
 /// How often repeated export failures are summarised.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use opentelemetry_sdk::metrics::Temporality;
 
-use super::config::{self, join_path, OtlpConfig, OtlpSettings, Protocol, Settings, Signal};
+use super::settings::{self, join_path, OtlpConfig, OtlpSettings, Protocol, Settings, Signal};
 use super::env::{self, invalid, Env};
 use super::Error;
 

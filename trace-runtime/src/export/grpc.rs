@@ -16,8 +16,8 @@ use opentelemetry_sdk::Resource;
 use tokio::runtime::Runtime;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 
-use super::config::OtlpConfig;
-use super::Error;
+use crate::config::settings::OtlpConfig;
+use crate::config::Error;
 
 pub(crate) struct GrpcExporter {
     inner: Arc<opentelemetry_otlp::SpanExporter>,
@@ -64,7 +64,7 @@ pub(crate) fn tls_config(config: &OtlpConfig) -> Result<Option<tonic::transport:
     if !config.endpoint.starts_with("https://") {
         return Ok(None);
     }
-    super::tls::grpc(&config.tls).map(Some)
+    crate::config::tls::grpc(&config.tls).map(Some)
 }
 
 /// The gRPC metadata of an exporter of any signal, from its headers.

@@ -21,9 +21,9 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use prost::Message as _;
 
-use super::config::{Compression, OtlpConfig, Protocol};
+use crate::config::settings::{Compression, OtlpConfig, Protocol};
 use super::report::source_chain;
-use super::Error;
+use crate::config::Error;
 
 /// Sends metrics, with exemplars, to an OTLP endpoint.
 #[derive(Debug)]
@@ -61,7 +61,7 @@ pub(crate) fn build(config: &OtlpConfig, temporality: Temporality) -> Result<Otl
             let content_type = if json { "application/json" } else { "application/x-protobuf" };
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             headers.insert(USER_AGENT, HeaderValue::from_static(concat!("trace-runtime/", env!("CARGO_PKG_VERSION"))));
-            let client = super::tls::http_client(reqwest::blocking::Client::builder().timeout(config.timeout), &config.tls)?;
+            let client = crate::config::tls::http_client(reqwest::blocking::Client::builder().timeout(config.timeout), &config.tls)?;
             Transport::Http(Http {
                 client: super::otlp::blocking_client(client)?,
                 endpoint: config.endpoint.clone(),
