@@ -19,7 +19,7 @@
 //! - [`init`] sets up export (console by default) and returns a [`Guard`].
 //! - [`current_span`], [`current_root_span`] and [`span`] give [`SpanHandle`]s.
 //! - [`set_global_tag`] adds attributes to every span.
-//! - [`CurrentSpanExt`] and [`spawn_context`] carry the current span into
+//! - [`CurrentSpanExt`] and [`bind_current_span`] carry the current span into
 //!   spawned tasks and threads.
 //! - `testing` (feature `testing`) captures spans in your tests.
 //!
@@ -35,13 +35,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod callsite;
+mod config;
 mod context;
 mod dispatch;
 mod engine;
 mod exceptions;
-mod logs;
-mod config;
 mod export;
+mod logs;
 mod span;
 mod tags;
 mod values;
@@ -63,23 +63,26 @@ pub mod http;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use context::{
-    current_root_span, current_span, in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan,
+pub use config::{
+    init, Builder, Compression, Config, Error, ExportQueueConfig, LogsConfig, MetricsConfig, OtlpConfig, Protocol,
+    SpanLimits, TlsConfig,
 };
+pub use context::{
+    bind_current_span, current_root_span, current_span, in_current_span, run_in_span, CurrentSpanExt, InSpan,
+};
+pub use export::{lost_spans, pending_spans, ConsoleExporter, DatadogConfig, Guard};
 pub use logs::{log_ids, lost_logs, LogIds};
 #[cfg(feature = "log")]
 pub use logs::{logger, Logger};
 pub use metrics::meter;
-pub use setup::{
-    init, lost_spans, pending_spans, BatchConfig, Builder, Compression, Config, ConsoleExporter, DatadogConfig, Error,
-    Guard, LogsConfig, MetricsConfig, OtlpConfig, Protocol, SpanLimits, TlsConfig,
-};
 pub use span::{span, NewSpan, SpanGuard, SpanHandle};
 pub use tags::{clear_global_tags, global_tags, set_global_tag};
 pub use trace_macros::traced;
 #[cfg(feature = "tracing")]
 pub use tracing_bridge::{tracing_layer, TracingLayer};
 pub use values::{debug, display, ArrayElement, AttributeValue, DebugValue, DisplayValue};
+#[allow(deprecated)] // the old names stay public until the next major version
+pub use {config::BatchConfig, context::spawn_context};
 
 /// Re-exported so that generated code and users agree on one version.
 pub use opentelemetry;

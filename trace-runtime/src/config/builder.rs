@@ -1,43 +1,5 @@
-//! Setting up export: [`init`] returns a [`Builder`]; [`Builder::install`]
-//! resolves the configuration (code, then `OTEL_*` environment variables,
-//! then defaults: see [`Config`]), builds an `opentelemetry_sdk` provider,
-//! makes it the destination of every traced and raw OpenTelemetry span, and
-//! returns a [`Guard`] that flushes and shuts it down when dropped.
-//!
-//! One job per file: `env` reads variables, `sampler` and `config` turn them
-//! and the code's settings into a [`Config`], `otlp` and `grpc` build the
-//! OTLP exporter, `tally` counts lost spans, `console` prints trees, `guard`
-//! shuts down; `logs_config` and `logs` do the same for log records.
-
-mod config;
-mod console;
-mod datadog;
-mod env;
-mod error;
-#[cfg(feature = "grpc")]
-mod grpc;
-#[cfg(feature = "grpc")]
-mod grpc_metrics;
-mod guard;
-/// Shared with the test capture, which applies the installed limits.
-pub(crate) mod limits;
-mod logs;
-mod logs_config;
-mod metrics;
-mod metrics_config;
-#[cfg(feature = "otlp")]
-mod operation_name;
-#[cfg(feature = "otlp")]
-mod otlp;
-#[cfg(feature = "otlp")]
-mod otlp_metrics;
-mod report;
-mod sampler;
-/// Shared with the test capture, which keeps each attribute key once too.
-pub(crate) mod split;
-mod tally;
-mod tls;
-mod worker;
+//! [`init`] and the [`Builder`] it returns; [`Builder::install`] wires the
+//! resolved [`Config`] into a provider, its export pipelines and a [`Guard`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,28 +9,24 @@ use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder};
 use opentelemetry_sdk::Resource;
 
-pub use super::settings::{
-    BatchConfig, Compression, Config, LogsConfig, MetricsConfig, OtlpConfig, Protocol, SpanLimits, TlsConfig,
-};
-pub use crate::export::console::ConsoleExporter;
-pub use crate::export::datadog::DatadogConfig;
-pub use super::error::Error;
-pub use crate::export::guard::Guard;
-pub use crate::export::tally::{lost_spans, pending_spans};
-
+use super::env::Lookup;
+#[cfg(feature = "otlp")]
+use super::settings::{Compression, Protocol};
+use super::settings::{Config, Settings};
+use super::Error;
 use crate::dispatch;
 use crate::engine::replay::{ReplayIds, ReplaySampler};
 use crate::engine::{Engine, Lost, HANDOFF_CAPACITY};
-use crate::values::AttributeValue;
-use super::settings::Settings;
-use super::env::Lookup;
+use crate::export::console::ConsoleExporter;
+use crate::export::guard::Guard;
 use crate::export::report::LastCause;
 use crate::export::tally::Tally;
 use crate::export::worker::{Limits, Pipeline};
+use crate::values::AttributeValue;
 
 /// What `install()` hands to each exporter the code added: how to batch,
 /// and the pipelines made so far (the guard shuts them down).
-struct Pipes {
+struct ExportPipelines {
     limits: Limits,
     pipelines: Vec<Pipeline>,
     /// Whether the code added span processors of its own.
@@ -77,7 +35,7 @@ struct Pipes {
     value_length: Option<usize>,
 }
 
-impl Pipes {
+impl ExportPipelines {
     /// An export pipeline (queue and thread) for `exporter`, counted under `label`.
     fn batched<E: SpanExporter + 'static>(
         &mut self,
@@ -100,7 +58,7 @@ impl Pipes {
     }
 }
 
-type AddProcessor = Box<dyn FnOnce(TracerProviderBuilder, &mut Pipes) -> TracerProviderBuilder + Send>;
+type AddProcessor = Box<dyn FnOnce(TracerProviderBuilder, &mut ExportPipelines) -> TracerProviderBuilder + Send>;
 
 /// Starts configuring tracing for this process; finish with [`Builder::install`].
 ///
@@ -149,13 +107,13 @@ pub fn init() -> Builder {
 /// ```
 #[must_use = "nothing is installed until .install() is called"]
 pub struct Builder {
-    settings: Settings,
+    pub(crate) settings: Settings,
     processors: Vec<AddProcessor>,
     shutdown_timeout: Duration,
     max_export_bytes: usize,
     lookup: Option<Lookup>,
-    metric_readers: Vec<crate::export::metrics::AddReader>,
-    log_exporters: Vec<crate::export::logs::AddExporter>,
+    pub(crate) metric_readers: Vec<crate::export::metrics::AddReader>,
+    pub(crate) log_exporters: Vec<crate::export::logs::AddExporter>,
 }
 
 impl Builder {
@@ -260,7 +218,8 @@ impl Builder {
     pub fn exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.settings.custom_exporters += 1;
         let label = format!("exporter {}", std::any::type_name::<E>());
-        self.processors.push(Box::new(move |builder, pipes: &mut Pipes| pipes.batched(builder, exporter, label, None)));
+        self.processors
+            .push(Box::new(move |builder, pipes: &mut ExportPipelines| pipes.batched(builder, exporter, label, None)));
         self
     }
 
@@ -287,7 +246,7 @@ impl Builder {
     /// ```
     pub fn span_processor<P: SpanProcessor + 'static>(mut self, processor: P) -> Self {
         self.settings.custom_exporters += 1;
-        self.processors.push(Box::new(move |builder, pipes: &mut Pipes| {
+        self.processors.push(Box::new(move |builder, pipes: &mut ExportPipelines| {
             pipes.others = true;
             builder.with_span_processor(processor)
         }));
@@ -703,7 +662,8 @@ impl Builder {
         exporter: E,
     ) -> Self {
         self.settings.metrics.custom_exporters += 1;
-        self.metric_readers.push(Box::new(move |builder, config| crate::export::metrics::periodic(builder, exporter, config)));
+        self.metric_readers
+            .push(Box::new(move |builder, config| crate::export::metrics::periodic(builder, exporter, config)));
         self
     }
 
@@ -960,7 +920,7 @@ impl Builder {
             flush_timeout: self.shutdown_timeout,
         };
         let value_length = config.span_limits.attribute_value_length;
-        let mut pipes = Pipes { limits, pipelines: Vec::new(), others: false, value_length };
+        let mut pipes = ExportPipelines { limits, pipelines: Vec::new(), others: false, value_length };
         let resource = Resource::builder_empty().with_attributes(config.resource.iter().cloned()).build();
         // The span engine makes the ids and the sampling decision; this
         // provider's sampler and id generator hand them back when its
@@ -1091,7 +1051,7 @@ mod tests {
 
     #[test]
     fn a_shutdown_timeout_over_a_day_is_refused_not_overflowed() {
-        let day = Duration::from_millis(super::env::MAX_MILLIS);
+        let day = Duration::from_millis(crate::config::env::MAX_MILLIS);
         assert!(init().env_lookup(|_| None).shutdown_timeout(day).resolve().is_ok());
         for too_long in [day + Duration::from_millis(1), Duration::MAX] {
             match init().env_lookup(|_| None).shutdown_timeout(too_long).install() {

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use opentelemetry_sdk::metrics::Temporality;
 
-use super::settings::{self, join_path, OtlpConfig, OtlpSettings, Protocol, Settings, Signal};
 use super::env::{self, invalid, Env};
+use super::settings::{self, join_path, OtlpConfig, OtlpSettings, Protocol, Settings, Signal};
 use super::Error;
 
 pub(crate) const METRICS: Signal = Signal {
@@ -177,7 +177,7 @@ fn traces_to_otlp(env: &Env<'_>) -> Result<bool, Error> {
 }
 
 /// The OTLP metrics exporter's settings: HTTP/protobuf, or gRPC with the
-/// `grpc` cargo feature (without it, `config::otlp` refuses `grpc` with an
+/// `grpc` cargo feature (without it, `settings::otlp` refuses `grpc` with an
 /// error naming the feature).
 fn otlp_config(code: &Settings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
     let m = &code.metrics;
@@ -191,7 +191,7 @@ fn otlp_config(code: &Settings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
         }
         code.otlp.endpoint.as_deref().map(|url| {
             let base = url.trim_end_matches('/');
-            let base = base.strip_suffix(config::TRACES.path).unwrap_or(base);
+            let base = base.strip_suffix(settings::TRACES.path).unwrap_or(base);
             join_path(base, METRICS.path)
         })
     });
@@ -204,7 +204,7 @@ fn otlp_config(code: &Settings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
         compression: code.otlp.compression,
         tls: code.otlp.tls.clone(),
     };
-    let mut resolved = config::otlp(&settings, env, &METRICS)?;
+    let mut resolved = settings::otlp(&settings, env, &METRICS)?;
     if resolved.protocol == Protocol::Grpc && from_traces {
         if let Some(url) = &code.otlp.endpoint {
             resolved.endpoint = url.clone();

@@ -2,13 +2,15 @@
 //! `Context` so that `#[traced]`, raw OpenTelemetry calls and these functions
 //! always agree on what is current.
 
-mod local;
 mod carry;
+mod local;
 
 use opentelemetry::Context;
 
+#[allow(deprecated)] // the old name stays public until the next major version
+pub use carry::spawn_context;
+pub use carry::{bind_current_span, in_current_span, run_in_span, CurrentSpanExt, InSpan};
 pub(crate) use local::{root_of, LocalTrace, Traced};
-pub use carry::{in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan};
 
 use crate::SpanHandle;
 

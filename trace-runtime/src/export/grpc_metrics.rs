@@ -14,8 +14,8 @@ use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::config::settings::{Compression, OtlpConfig};
 use super::report::source_chain;
+use crate::config::settings::{Compression, OtlpConfig};
 use crate::config::Error;
 
 pub(crate) struct GrpcMetrics {

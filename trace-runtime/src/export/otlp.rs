@@ -24,8 +24,8 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use crate::config::settings::{Compression, OtlpConfig, Protocol};
 use super::report::{source_chain, LastCause};
+use crate::config::settings::{Compression, OtlpConfig, Protocol};
 use crate::config::Error;
 
 /// Headers the exporter itself sets and that must survive our override.

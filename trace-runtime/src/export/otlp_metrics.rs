@@ -21,8 +21,8 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use prost::Message as _;
 
-use crate::config::settings::{Compression, OtlpConfig, Protocol};
 use super::report::source_chain;
+use crate::config::settings::{Compression, OtlpConfig, Protocol};
 use crate::config::Error;
 
 /// Sends metrics, with exemplars, to an OTLP endpoint.
@@ -61,7 +61,10 @@ pub(crate) fn build(config: &OtlpConfig, temporality: Temporality) -> Result<Otl
             let content_type = if json { "application/json" } else { "application/x-protobuf" };
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             headers.insert(USER_AGENT, HeaderValue::from_static(concat!("trace-runtime/", env!("CARGO_PKG_VERSION"))));
-            let client = crate::config::tls::http_client(reqwest::blocking::Client::builder().timeout(config.timeout), &config.tls)?;
+            let client = crate::config::tls::http_client(
+                reqwest::blocking::Client::builder().timeout(config.timeout),
+                &config.tls,
+            )?;
             Transport::Http(Http {
                 client: super::otlp::blocking_client(client)?,
                 endpoint: config.endpoint.clone(),

@@ -12,8 +12,8 @@ use opentelemetry_sdk::Resource;
 use super::collector::Collector;
 use crate::context::CurrentSpanExt;
 use crate::dispatch::{Redirect, RedirectScope};
-use crate::logs::CaptureSink;
 use crate::export::console::tree::{self, Style};
+use crate::logs::CaptureSink;
 
 /// Runs `f` and returns the spans started inside it, with its result.
 ///

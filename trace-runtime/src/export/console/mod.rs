@@ -2,6 +2,8 @@
 //! per trace.
 
 mod pending;
+/// Renders span trees, for the console and for the test capture's assertions.
+pub(crate) mod tree;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -17,7 +19,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use self::pending::{Block, Pending};
-use crate::export::console::tree::{self, Paint, Style};
+use tree::{Paint, Style};
 
 /// Strings longer than this many characters are cut, their length shown.
 const MAX_VALUE_CHARS: usize = 120;

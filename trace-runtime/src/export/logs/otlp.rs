@@ -12,11 +12,11 @@ use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::Resource;
 
 use crate::config::settings::{OtlpConfig, Protocol};
+use crate::config::Error;
 #[cfg(feature = "grpc")]
 use crate::export::grpc;
 use crate::export::otlp;
 use crate::export::report::LastCause;
-use crate::config::Error;
 
 /// One OTLP logs exporter, whichever transport.
 pub(crate) enum OtlpLogs {
