@@ -34,32 +34,46 @@
 // cargo feature with the feature it needs, from its `#[cfg]`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod callsite;
-mod config;
-mod context;
-mod dispatch;
-mod engine;
-mod exceptions;
-mod export;
-mod logs;
-mod span;
-mod tags;
-mod values;
+// Modules in the order a span's data flows, bottom-up (README "Layout").
 
+// Call-site metadata, attribute values, global tags.
+mod callsite;
+mod values;
+// (global tags join each span's record)
+mod tags;
+
+// The span engine, then the dispatch of each span to a provider.
+mod engine;
+// (which provider: the engine, a test capture, or one set by the user)
+mod dispatch;
+
+// Spans as values (handles, guards, the one start path), then on top: the
+// current span and carrying it (context), exceptions recorded on spans.
+mod span;
+// (context reads the current span through span handles)
+mod context;
+mod exceptions;
+
+// Configuration (builder, environment, samplers, errors), then export.
+mod config;
+mod export;
+
+// Across processes; metrics and logs beside the spans.
+mod logs;
+pub mod metrics;
+pub mod propagation;
+
+// Integrations, each behind the cargo feature named after its crate.
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub mod http;
 #[cfg(feature = "tracing")]
 mod tracing_bridge;
 
+// Tests, and the only thing the macro calls.
 #[doc(hidden)]
 #[path = "private/mod.rs"]
 #[allow(rustdoc::private_intra_doc_links)] // hidden; its docs are for maintainers (`--document-private-items`)
 pub mod __private;
-
-pub mod metrics;
-pub mod propagation;
-
-#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
-pub mod http;
-
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -138,32 +138,8 @@ fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool), Error> {
     if m.console || m.otlp_selected || m.custom_exporters > 0 {
         return Ok((m.console, m.otlp_selected));
     }
-    const ACCEPTED: &str = "a comma-separated list of otlp and console, or none";
-    if let Some(value) = env.get(env::METRICS_EXPORTER)? {
-        let (mut console, mut otlp, mut none) = (false, false, false);
-        let mut names = value.split(',').map(str::trim).filter(|s| !s.is_empty()).peekable();
-        if names.peek().is_none() {
-            return Err(invalid(env::METRICS_EXPORTER, value, ACCEPTED));
-        }
-        for name in names {
-            match name.to_ascii_lowercase().as_str() {
-                "console" | "logging" => console = true,
-                "otlp" => otlp = true,
-                "none" => none = true,
-                _ => return Err(invalid(env::METRICS_EXPORTER, value, ACCEPTED)),
-            }
-        }
-        if none && (console || otlp) {
-            return Err(invalid(env::METRICS_EXPORTER, value, ACCEPTED));
-        }
-        if otlp && !cfg!(feature = "otlp") {
-            return Err(invalid(
-                env::METRICS_EXPORTER,
-                value,
-                "console or none (otlp needs the `otlp` cargo feature of trace-runtime)",
-            ));
-        }
-        return Ok((console, otlp));
+    if let Some(chosen) = env::console_or_otlp(env, env::METRICS_EXPORTER)? {
+        return Ok(chosen);
     }
     let endpoint_set = code.otlp.selected
         || env.first(&[env::OTLP_METRICS_ENDPOINT, env::OTLP_ENDPOINT])?.is_some()

@@ -1,6 +1,7 @@
 //! The current span and the local root span, read from OpenTelemetry's
 //! `Context` so that `#[traced]`, raw OpenTelemetry calls and these functions
-//! always agree on what is current.
+//! always agree on what is current; `carry` takes the current span into
+//! spawned tasks, threads and pools.
 
 mod carry;
 mod local;

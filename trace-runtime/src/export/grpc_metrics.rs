@@ -44,12 +44,7 @@ pub(crate) fn build(config: &OtlpConfig) -> Result<GrpcMetrics, Error> {
     }
     let endpoint = endpoint.timeout(config.timeout);
     let metadata = Arc::new(super::grpc::metadata(&config.headers)?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("trace-runtime-otlp-grpc-metrics")
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Exporter(format!("could not start the gRPC runtime for metrics: {e}")))?;
+    let runtime = super::grpc::runtime("trace-runtime-otlp-grpc-metrics")?;
     // The channel connects when first used, on this runtime.
     let channel = {
         let _entered = runtime.enter();

@@ -1,8 +1,7 @@
-//! Export: how finished spans, metrics and log records leave the process.
-//! Each exporter gets its own bounded queue and thread (`worker`), batches cut
-//! to size (`split`), losses counted (`tally`) and explained (`report`); the
-//! exporters are OTLP over HTTP (`otlp`) or gRPC (`grpc`), Datadog's agent
-//! (`datadog`) and the console tree (`console`); `guard` flushes and shuts down.
+//! Export: how finished spans, metrics and logs leave the process. Each exporter
+//! has its own bounded queue and thread (`worker`), batches cut to size (`split`),
+//! losses counted (`tally`) and explained (`report`); exporters: OTLP over HTTP or
+//! gRPC, Datadog's agent, the console tree; `guard` flushes and shuts down.
 
 pub(crate) mod console;
 pub(crate) mod datadog;

@@ -1,8 +1,8 @@
 //! [`ConsoleExporter`]: finished traces printed as readable trees, one block
-//! per trace.
+//! per trace; `pending` collects a trace until it is ready, `tree` renders it
+//! (and the test capture's trees).
 
 mod pending;
-/// Renders span trees, for the console and for the test capture's assertions.
 pub(crate) mod tree;
 
 use std::collections::{HashMap, HashSet};

@@ -79,12 +79,7 @@ fn http(config: &OtlpConfig, timeout: Duration, cause: Arc<LastCause>) -> Result
 fn grpc(config: &OtlpConfig, timeout: Duration) -> Result<OtlpLogs, Error> {
     use opentelemetry_otlp::WithTonicConfig;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("trace-runtime-otlp-grpc-logs")
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Exporter(format!("could not start the gRPC runtime: {e}")))?;
+    let runtime = grpc::runtime("trace-runtime-otlp-grpc-logs")?;
     let metadata = grpc::metadata(&config.headers)?;
     let inner = {
         let _entered = runtime.enter();
