@@ -232,7 +232,7 @@ impl Builder {
     /// path: build an `SdkTracerProvider` with it and install it with
     /// `opentelemetry::global::set_tracer_provider` instead of `init()`;
     /// `#[traced]` spans then are SDK spans of that provider. Its losses are
-    /// not in [`lost_spans`], and only its flush and shutdown are bounded
+    /// not in [`lost_spans`](crate::lost_spans), and only its flush and shutdown are bounded
     /// (run on a helper thread the guard stops waiting for at the timeout).
     ///
     /// ```
@@ -538,7 +538,7 @@ impl Builder {
     }
 
     /// At most this many finished spans wait for export; more are dropped
-    /// and counted in [`lost_spans`] (else `OTEL_BSP_MAX_QUEUE_SIZE`; default 2048).
+    /// and counted in [`lost_spans`](crate::lost_spans) (else `OTEL_BSP_MAX_QUEUE_SIZE`; default 2048).
     ///
     /// From 1 (0 is taken as 1) to 65,536, since the queue's memory is
     /// reserved up front: more makes [`install`](Self::install) (and
@@ -600,7 +600,7 @@ impl Builder {
     /// message limit of gRPC servers and the OpenTelemetry Collector).
     /// Batches are split to stay under it, so one large span never costs
     /// its neighbours; a span over it on its own is dropped, counted in
-    /// [`lost_spans`] and named on stderr. String values longer than 32 KiB
+    /// [`lost_spans`](crate::lost_spans) and named on stderr. String values longer than 32 KiB
     /// are cut to 32 KiB before export, with the number of bytes cut.
     /// Values under 64 KiB are raised to 64 KiB.
     ///
