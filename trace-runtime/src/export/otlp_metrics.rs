@@ -94,7 +94,8 @@ impl PushMetricExporter for OtlpMetricExporter {
             Transport::Grpc(grpc) => grpc.send(request).await,
         };
         sent.map_err(|cause| {
-            let message = format!("metrics export to {} failed: {cause}", self.label);
+            // A certificate problem names its fix, as the span exporter's report does.
+            let message = format!("metrics export to {} failed: {}", self.label, super::otlp::with_tls_hint(cause));
             if !self.reported.swap(true, Relaxed) {
                 eprintln!("trace-runtime: {message} (later failures are returned by Guard::flush and shutdown)");
             }
