@@ -69,7 +69,11 @@ impl GrpcMetrics {
         let task = runtime.spawn(async move { client.export(request).await });
         match task.await {
             Ok(Ok(response)) => super::otlp_metrics::rejected(Some(response.into_inner())),
-            Ok(Err(status)) => Err(format!("the collector answered gRPC {:?}: {}", status.code(), status.message())),
+            // The source says what failed under a bare status (a closed connection, a TLS alert).
+            Ok(Err(status)) => Err(match std::error::Error::source(&status) {
+                Some(source) => format!("gRPC {:?}: {}: {}", status.code(), status.message(), source_chain(source)),
+                None => format!("the collector answered gRPC {:?}: {}", status.code(), status.message()),
+            }),
             Err(e) => Err(format!("the gRPC export task failed: {e}")),
         }
     }
