@@ -19,7 +19,7 @@
 //! - [`init`] sets up export (console by default) and returns a [`Guard`].
 //! - [`current_span`], [`current_root_span`] and [`span`] give [`SpanHandle`]s.
 //! - [`set_global_tag`] adds attributes to every span.
-//! - [`CurrentSpanExt`] and [`spawn_context`] carry the current span into
+//! - [`CurrentSpanExt`] and [`bind_current_span`] carry the current span into
 //!   spawned tasks and threads.
 //! - `testing` (feature `testing`) captures spans in your tests.
 //!
@@ -34,21 +34,42 @@
 // cargo feature with the feature it needs, from its `#[cfg]`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod callsite;
-mod context;
-mod dispatch;
-mod engine;
-mod errors;
-mod logs;
-mod setup;
-mod span;
-mod tags;
-mod tree;
-mod values;
+// Modules in the order a span's data flows, bottom-up (README "Layout").
 
+// Call-site metadata, attribute values, global tags.
+mod callsite;
+mod values;
+// (global tags join each span's record)
+mod tags;
+
+// The span engine, then the dispatch of each span to a provider.
+mod engine;
+// (which provider: the engine, a test capture, or one set by the user)
+mod dispatch;
+
+// Spans as values (handles, guards, the one start path), then on top: the
+// current span and carrying it (context), exceptions recorded on spans.
+mod span;
+// (context reads the current span through span handles)
+mod context;
+mod exceptions;
+
+// Configuration (builder, environment, samplers, errors), then export.
+mod config;
+mod export;
+
+// Across processes; metrics and logs beside the spans.
+mod logs;
+pub mod metrics;
+pub mod propagation;
+
+// Integrations, each behind the cargo feature named after its crate.
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub mod http;
 #[cfg(feature = "tracing")]
 mod tracing_bridge;
 
+// Tests, and the only thing the macro calls.
 #[doc(hidden)]
 #[path = "private/mod.rs"]
 #[allow(rustdoc::private_intra_doc_links)] // hidden; its docs are for maintainers (`--document-private-items`)
@@ -56,33 +77,29 @@ pub mod __private;
 // `__private_<version>` and the `__traced_runtime_version!` check, generated
 // from this crate's version by build.rs.
 include!(concat!(env!("OUT_DIR"), "/private_version.rs"));
-
-pub mod metrics;
-pub mod propagation;
-
-#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
-pub mod http;
-
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use context::{
-    current_root_span, current_span, in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan,
+pub use config::{
+    init, Builder, Compression, Config, Error, ExportQueueConfig, LogsConfig, MetricsConfig, OtlpConfig, Protocol,
+    SpanLimits, TlsConfig,
 };
+pub use context::{
+    bind_current_span, current_root_span, current_span, in_current_span, run_in_span, CurrentSpanExt, InSpan,
+};
+pub use export::{lost_spans, pending_spans, ConsoleExporter, DatadogConfig, Guard};
 pub use logs::{log_ids, lost_logs, LogIds};
 #[cfg(feature = "log")]
 pub use logs::{logger, Logger};
 pub use metrics::meter;
-pub use setup::{
-    init, lost_spans, pending_spans, BatchConfig, Builder, Compression, Config, ConsoleExporter, DatadogConfig, Error,
-    Guard, LogsConfig, MetricsConfig, OtlpConfig, Protocol, SpanLimits, TlsConfig,
-};
 pub use span::{span, NewSpan, SpanGuard, SpanHandle};
 pub use tags::{clear_global_tags, global_tags, set_global_tag};
 pub use trace_macros::traced;
 #[cfg(feature = "tracing")]
 pub use tracing_bridge::{tracing_layer, TracingLayer};
 pub use values::{debug, display, ArrayElement, AttributeValue, DebugValue, DisplayValue};
+#[allow(deprecated)] // the old names stay public until the next major version
+pub use {config::BatchConfig, context::spawn_context};
 
 /// Re-exported so that generated code and users agree on one version.
 pub use opentelemetry;

@@ -306,7 +306,7 @@ pub(crate) fn snapshot() -> Option<TagSnapshot> {
 ///
 /// Keys recorded once the span is recording (`attrs(..)`, `set_attribute`)
 /// are appended after the tags; the export pipelines and the test capture
-/// keep the latest value of a key (`setup/split.rs`). A tag is not removed
+/// keep the latest value of a key (`export/split.rs`). A tag is not removed
 /// here for a key the function merely *may* record: a value of `None`
 /// records nothing, and the tag must then stay.
 pub(crate) fn drop_shadowed(attributes: &mut Vec<KeyValue>, own: usize) {

@@ -20,7 +20,7 @@ use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, Value};
 use opentelemetry_sdk::trace::SpanData;
 use trace_runtime::testing::{capture, capture_async, Capture, SpanDataExt};
-use trace_runtime::{current_span, in_current_span, run_in_span, spawn_context, traced, CurrentSpanExt};
+use trace_runtime::{bind_current_span, current_span, in_current_span, run_in_span, traced, CurrentSpanExt};
 
 fn id_of(span: &SpanData) -> i64 {
     match span.attribute("id") {
@@ -265,7 +265,7 @@ async fn spawns_tokio_tasks() {
         handle.await.unwrap();
     }
     // spawn_blocking with the span carried in.
-    tokio::task::spawn_blocking(spawn_context(|| sync_child(1))).await.unwrap();
+    tokio::task::spawn_blocking(bind_current_span(|| sync_child(1))).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -290,7 +290,7 @@ async fn a_task_spawned_without_the_span_is_not_its_child() {
 
 #[traced(attrs(id = 3))]
 fn spawns_threads() {
-    let handles: Vec<_> = (0..4).map(|_| std::thread::spawn(spawn_context(|| sync_child(3)))).collect();
+    let handles: Vec<_> = (0..4).map(|_| std::thread::spawn(bind_current_span(|| sync_child(3)))).collect();
     for handle in handles {
         handle.join().unwrap();
     }

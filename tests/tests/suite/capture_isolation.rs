@@ -5,7 +5,7 @@ use std::sync::{Arc, Barrier};
 
 use opentelemetry::trace::Tracer;
 use trace_runtime::testing::{capture, capture_async, SpanDataExt};
-use trace_runtime::{spawn_context, traced, CurrentSpanExt};
+use trace_runtime::{bind_current_span, traced, CurrentSpanExt};
 
 #[traced(attrs(worker = worker, round = round))]
 fn job(worker: usize, round: usize) {
@@ -74,7 +74,7 @@ fn spans_outside_any_capture_are_not_captured() {
 #[test]
 fn threads_that_inherit_the_context_are_captured() {
     let c = capture(|| {
-        let work = spawn_context(|| step(2));
+        let work = bind_current_span(|| step(2));
         std::thread::spawn(work).join().expect("child thread");
         // A thread started without the context belongs to no capture.
         std::thread::spawn(|| step(3)).join().expect("plain thread");

@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier};
 
 use opentelemetry::trace::Tracer;
 use trace_runtime::testing::{capture, capture_async, SpanDataExt};
-use trace_runtime::{clear_global_tags, global_tags, set_global_tag, spawn_context, traced};
+use trace_runtime::{bind_current_span, clear_global_tags, global_tags, set_global_tag, traced};
 
 #[traced(attrs(n = n))]
 fn work(n: i64) {
@@ -60,7 +60,7 @@ fn a_tag_changed_inside_a_capture_applies_from_then_on() {
         set_global_tag("phase", "two");
         // Raw OpenTelemetry spans and threads that inherit the context too.
         opentelemetry::global::tracer("raw").in_span("raw", |_| {});
-        std::thread::spawn(spawn_context(step)).join().unwrap();
+        std::thread::spawn(bind_current_span(step)).join().unwrap();
         assert_eq!(global_tags().len(), 1, "the capture's view");
         set_global_tag("phase", None::<&str>);
         work(3);

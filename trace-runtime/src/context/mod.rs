@@ -1,14 +1,17 @@
 //! The current span and the local root span, read from OpenTelemetry's
 //! `Context` so that `#[traced]`, raw OpenTelemetry calls and these functions
-//! always agree on what is current.
+//! always agree on what is current; `carry` takes the current span into
+//! spawned tasks, threads and pools.
 
+mod carry;
 mod local;
-mod propagate;
 
 use opentelemetry::Context;
 
+#[allow(deprecated)] // the old name stays public until the next major version
+pub use carry::spawn_context;
+pub use carry::{bind_current_span, in_current_span, run_in_span, CurrentSpanExt, InSpan};
 pub(crate) use local::{root_of, LocalTrace, RootedSpan};
-pub use propagate::{in_current_span, run_in_span, spawn_context, CurrentSpanExt, InSpan};
 
 use crate::SpanHandle;
 

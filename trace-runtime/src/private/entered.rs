@@ -5,7 +5,7 @@ use std::any::Any;
 use opentelemetry::trace::{SpanRef, TraceContextExt};
 use opentelemetry::{Context, ContextGuard};
 
-use crate::errors::panic;
+use crate::exceptions::panic;
 use crate::metrics::Call;
 
 /// Current from creation until drop, when the span ends. A panic is

@@ -10,7 +10,7 @@ use opentelemetry::{Context, KeyValue};
 use pin_project_lite::pin_project;
 
 use super::AsyncStart;
-use crate::errors::panic;
+use crate::exceptions::panic;
 use crate::metrics::{Call, Polling};
 
 pin_project! {

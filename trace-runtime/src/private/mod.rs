@@ -21,7 +21,7 @@ use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, Key, KeyValue};
 
 pub use crate::callsite::Meta;
-pub use crate::errors::outcome::{
+pub use crate::exceptions::outcome::{
     IsErr, NeverErr, Outcome, RecordErrorDebug, RecordErrorDisplay, RecordErrorSource, RecordNothing,
 };
 pub use crate::metrics::CallSite;

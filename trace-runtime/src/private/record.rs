@@ -1,5 +1,5 @@
 //! Recording arguments (`args`) and return values (`ret`), chosen at compile
-//! time by autoref specialization (see `errors/outcome.rs` for the trick).
+//! time by autoref specialization (see `exceptions/outcome.rs` for the trick).
 //!
 //! - `args`: `(&&Arg(&value)).traced_arg(recorder, key)` records a value
 //!   whose type implements [`AttributeValue`] and silently skips any other.

@@ -23,7 +23,7 @@ pub(super) fn watch() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let message = crate::errors::panic::message(info.payload());
+            let message = crate::exceptions::panic::message(info.payload());
             // `try_*`: a panic while the thread's locals are torn down must
             // not panic again in here.
             let _ = MESSAGE.try_with(|slot| {

@@ -7,7 +7,7 @@ use std::fmt;
 use opentelemetry::trace::{SpanContext, Status, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue};
 
-use crate::errors::Exception;
+use crate::exceptions::Exception;
 use crate::values::AttributeValue;
 
 /// A reference to a span: the current one ([`current_span`](crate::current_span)),

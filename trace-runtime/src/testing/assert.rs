@@ -4,7 +4,7 @@
 use opentelemetry_sdk::trace::SpanData;
 
 use super::capture::Capture;
-use crate::tree::{self, Style};
+use crate::export::console::tree::{self, Style};
 
 impl<R> Capture<R> {
     /// Asserts that [`tree`](Capture::tree) equals `expected`.

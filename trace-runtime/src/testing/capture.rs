@@ -12,8 +12,8 @@ use opentelemetry_sdk::Resource;
 use super::collector::Collector;
 use crate::context::CurrentSpanExt;
 use crate::dispatch::{Redirect, RedirectScope};
+use crate::export::console::tree::{self, Style};
 use crate::logs::CaptureSink;
-use crate::tree::{self, Style};
 
 /// Runs `f` and returns the spans started inside it, with its result.
 ///
@@ -139,7 +139,7 @@ impl Capturer {
             )
             .with_span_processor(collector.clone())
             // The installed span limits, so tests see what is exported.
-            .with_span_limits(crate::setup::limits::active().sdk())
+            .with_span_limits(crate::config::limits::active().sdk())
             .build();
         let scope = Redirect::open(provider.clone(), Some(Arc::clone(&self.service_name)));
         collector.claim_for(scope.claims());
@@ -157,8 +157,8 @@ impl Capturer {
         drop(scope);
         let _ = provider.force_flush();
         let mut spans = collector.take();
-        if let Some(max_chars) = crate::setup::limits::active().attribute_value_length {
-            spans.iter_mut().for_each(|span| crate::setup::limits::truncate_values(span, max_chars));
+        if let Some(max_chars) = crate::config::limits::active().attribute_value_length {
+            spans.iter_mut().for_each(|span| crate::config::limits::truncate_values(span, max_chars));
         }
         Capture { spans, logs: logs.take(), result, service_name: Arc::clone(&self.service_name) }
     }

@@ -26,7 +26,7 @@ impl Collector {
         // span set again, or `set_attribute` called twice) is seen once, with
         // its latest value, as the OpenTelemetry specification says.
         for span in &mut spans {
-            crate::setup::split::dedupe_attributes(&mut span.attributes);
+            crate::export::split::dedupe_attributes(&mut span.attributes);
         }
         spans
     }

@@ -12,17 +12,17 @@ use std::time::Duration;
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::Sampler;
 
-use super::datadog::{self, DatadogConfig, DatadogSettings};
 use super::env::{self, invalid, Env};
 pub use super::limits::SpanLimits;
 use super::limits::SpanLimitsSettings;
-pub use super::logs_config::LogsConfig;
-use super::logs_config::LogsSettings;
-pub use super::metrics_config::MetricsConfig;
-use super::metrics_config::MetricsSettings;
+pub use super::logs::LogsConfig;
+use super::logs::LogsSettings;
+pub use super::metrics::MetricsConfig;
+use super::metrics::MetricsSettings;
 pub use super::tls::TlsConfig;
 use super::tls::{TlsSettings, TlsVariables};
 use super::{sampler, Error};
+use crate::export::datadog::{self, DatadogConfig, DatadogSettings};
 
 /// How OTLP data is sent.
 ///
@@ -135,7 +135,7 @@ pub struct Config {
     /// The native Datadog exporter, when one is used.
     pub datadog: Option<DatadogConfig>,
     /// Batching of every exporter.
-    pub batch: BatchConfig,
+    pub batch: ExportQueueConfig,
     /// How many exporters or processors the code added itself.
     pub custom_exporters: usize,
     /// The header formats spoken (`OTEL_PROPAGATORS`), in extraction order.
@@ -199,7 +199,7 @@ pub struct OtlpConfig {
     /// Extra request headers (gRPC metadata), e.g. an API key.
     pub headers: Vec<(String, String)>,
     /// How long one export request may take (also capped by
-    /// [`BatchConfig::export_timeout`]).
+    /// [`ExportQueueConfig::export_timeout`]).
     pub timeout: Duration,
     /// Body compression.
     pub compression: Option<Compression>,
@@ -229,7 +229,7 @@ impl fmt::Debug for OtlpConfig {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct BatchConfig {
+pub struct ExportQueueConfig {
     /// Spans kept waiting for export; more are dropped (and counted). At
     /// most 65,536: the queue is reserved up front.
     pub max_queue_size: usize,
@@ -241,9 +241,9 @@ pub struct BatchConfig {
     pub export_timeout: Duration,
 }
 
-impl Default for BatchConfig {
+impl Default for ExportQueueConfig {
     fn default() -> Self {
-        BatchConfig {
+        ExportQueueConfig {
             max_queue_size: 2048,
             schedule_delay: Duration::from_millis(5000),
             max_export_batch_size: 512,
@@ -251,6 +251,17 @@ impl Default for BatchConfig {
         }
     }
 }
+
+/// The former name of [`ExportQueueConfig`], renamed so that it no longer
+/// reads as `opentelemetry_sdk::trace::BatchConfig` (a different type).
+///
+/// ```
+/// #[allow(deprecated)]
+/// let batch: trace_runtime::BatchConfig = trace_runtime::init().resolve().unwrap().batch;
+/// assert_eq!(batch, trace_runtime::ExportQueueConfig::default());
+/// ```
+#[deprecated(note = "renamed to `ExportQueueConfig`; `BatchConfig` read as the SDK's type of that name")]
+pub type BatchConfig = ExportQueueConfig;
 
 /// What the code said, each setting optional.
 #[derive(Debug, Default, Clone)]
@@ -343,7 +354,7 @@ pub(crate) fn resolve(
             console: false,
             otlp: None,
             datadog: None,
-            batch: BatchConfig::default(),
+            batch: ExportQueueConfig::default(),
             custom_exporters: 0,
             propagators: Vec::new(),
             backtraces_on_err: false,
@@ -361,8 +372,8 @@ pub(crate) fn resolve(
     let (console, otlp_selected, datadog_selected) = destinations(code, &env)?;
     let otlp = if otlp_selected { Some(otlp(&code.otlp, &env, &TRACES)?) } else { None };
     let datadog = if datadog_selected { Some(datadog::resolve(&code.datadog, &env)?) } else { None };
-    let metrics = super::metrics_config::resolve(code, &env)?;
-    let logs = super::logs_config::resolve(code, &env, console)?;
+    let metrics = super::metrics::resolve(code, &env)?;
+    let logs = super::logs::resolve(code, &env, console)?;
     let propagators = propagators(code, &env)?;
     let backtraces_on_err = backtraces_on_err(code, &env)?;
     let span_limits = super::limits::resolve(&code.span_limits, &env)?;
@@ -473,8 +484,8 @@ fn sdk_attributes() -> [KeyValue; 3] {
     ]
 }
 
-fn batch(code: &BatchSettings, env: &Env<'_>) -> Result<BatchConfig, Error> {
-    let default = BatchConfig::default();
+fn batch(code: &BatchSettings, env: &Env<'_>) -> Result<ExportQueueConfig, Error> {
+    let default = ExportQueueConfig::default();
     let max_queue_size = match code.max_queue_size {
         Some(n) if n > env::MAX_QUEUE_SIZE => {
             return Err(Error::InvalidConfig {
@@ -510,7 +521,7 @@ fn batch(code: &BatchSettings, env: &Env<'_>) -> Result<BatchConfig, Error> {
         Some(d) => bounded(d, "batch_export_timeout")?,
         None => env.millis(env::BSP_EXPORT_TIMEOUT)?.unwrap_or(default.export_timeout),
     };
-    Ok(BatchConfig { max_queue_size, schedule_delay, max_export_batch_size, export_timeout })
+    Ok(ExportQueueConfig { max_queue_size, schedule_delay, max_export_batch_size, export_timeout })
 }
 
 /// A delay or timeout given in code, at most a day (as in the environment).

@@ -14,8 +14,8 @@ use opentelemetry_sdk::Resource;
 use super::mapping::{self, ResourceTags};
 use super::payload;
 use super::DatadogConfig;
-use crate::setup::report::{source_chain, LastCause};
-use crate::setup::Error;
+use crate::config::Error;
+use crate::export::report::{source_chain, LastCause};
 
 /// Sends spans to a Datadog Agent's trace intake.
 pub(crate) struct DatadogExporter {

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use super::config::{self, join_path, BatchConfig, OtlpConfig, OtlpSettings, Protocol, Settings, Signal};
 use super::env::{self, invalid, Env};
+use super::settings::{self, join_path, ExportQueueConfig, OtlpConfig, OtlpSettings, Protocol, Settings, Signal};
 use super::Error;
 use crate::logs::Filter;
 
@@ -55,7 +55,7 @@ pub struct LogsConfig {
     pub otlp: Option<OtlpConfig>,
     /// Batching of the log exporters (`OTEL_BLRP_*`, bounded as `OTEL_BSP_*`;
     /// default delay 1 s, as the specification says).
-    pub batch: BatchConfig,
+    pub batch: ExportQueueConfig,
     /// Which records are exported: `RUST_LOG`'s directives (default `info`).
     pub filter: String,
     /// How many log exporters the code added itself.
@@ -86,8 +86,8 @@ impl LogsConfig {
     }
 }
 
-fn default_batch() -> BatchConfig {
-    BatchConfig { schedule_delay: Duration::from_millis(1000), ..BatchConfig::default() }
+fn default_batch() -> ExportQueueConfig {
+    ExportQueueConfig { schedule_delay: Duration::from_millis(1000), ..ExportQueueConfig::default() }
 }
 
 /// What the code said about logs.
@@ -153,32 +153,8 @@ fn destinations(code: &Settings, env: &Env<'_>, traces_console: bool) -> Result<
     if l.console || l.otlp_selected || l.custom_exporters > 0 {
         return Ok((l.console, l.otlp_selected));
     }
-    const ACCEPTED: &str = "a comma-separated list of otlp and console, or none";
-    if let Some(value) = env.get(env::LOGS_EXPORTER)? {
-        let (mut console, mut otlp, mut none) = (false, false, false);
-        let mut names = value.split(',').map(str::trim).filter(|s| !s.is_empty()).peekable();
-        if names.peek().is_none() {
-            return Err(invalid(env::LOGS_EXPORTER, value, ACCEPTED));
-        }
-        for name in names {
-            match name.to_ascii_lowercase().as_str() {
-                "console" | "logging" => console = true,
-                "otlp" => otlp = true,
-                "none" => none = true,
-                _ => return Err(invalid(env::LOGS_EXPORTER, value, ACCEPTED)),
-            }
-        }
-        if none && (console || otlp) {
-            return Err(invalid(env::LOGS_EXPORTER, value, ACCEPTED));
-        }
-        if otlp && !cfg!(feature = "otlp") {
-            return Err(invalid(
-                env::LOGS_EXPORTER,
-                value,
-                "console or none (otlp needs the `otlp` cargo feature of trace-runtime)",
-            ));
-        }
-        return Ok((console, otlp));
+    if let Some(chosen) = env::console_or_otlp(env, env::LOGS_EXPORTER)? {
+        return Ok(chosen);
     }
     let endpoint_set = code.otlp.selected
         || env.first(&[env::OTLP_LOGS_ENDPOINT, env::OTLP_ENDPOINT])?.is_some()
@@ -189,7 +165,7 @@ fn destinations(code: &Settings, env: &Env<'_>, traces_console: bool) -> Result<
 }
 
 /// `OTEL_BLRP_*`, with the bounds of `OTEL_BSP_*`.
-fn batch(l: &LogsSettings, env: &Env<'_>) -> Result<BatchConfig, Error> {
+fn batch(l: &LogsSettings, env: &Env<'_>) -> Result<ExportQueueConfig, Error> {
     let default = default_batch();
     let max_queue_size = match l.max_queue_size {
         Some(n) if n > env::MAX_QUEUE_SIZE => {
@@ -225,7 +201,7 @@ fn batch(l: &LogsSettings, env: &Env<'_>) -> Result<BatchConfig, Error> {
         None => env.millis(env::BLRP_SCHEDULE_DELAY)?.unwrap_or(default.schedule_delay),
     };
     let export_timeout = env.millis(env::BLRP_EXPORT_TIMEOUT)?.unwrap_or(default.export_timeout);
-    Ok(BatchConfig { max_queue_size, schedule_delay, max_export_batch_size, export_timeout })
+    Ok(ExportQueueConfig { max_queue_size, schedule_delay, max_export_batch_size, export_timeout })
 }
 
 /// The OTLP logs exporter's settings: the code's OTLP settings apply to
@@ -238,7 +214,7 @@ fn otlp_config(code: &Settings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
         }
         // `…/v1/traces` becomes `…/v1/logs`; a bare address stays bare
         // (HTTP then gets `/v1/logs`, gRPC keeps the address).
-        code.otlp.endpoint.as_deref().map(|url| match url.trim_end_matches('/').strip_suffix(config::TRACES.path) {
+        code.otlp.endpoint.as_deref().map(|url| match url.trim_end_matches('/').strip_suffix(settings::TRACES.path) {
             Some(base) => join_path(base, LOGS.path),
             None => url.to_owned(),
         })
@@ -252,7 +228,7 @@ fn otlp_config(code: &Settings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
         compression: code.otlp.compression,
         tls: code.otlp.tls.clone(),
     };
-    config::otlp(&settings, env, &LOGS)
+    settings::otlp(&settings, env, &LOGS)
 }
 
 #[cfg(test)]

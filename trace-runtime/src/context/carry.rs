@@ -96,17 +96,17 @@ pub fn in_current_span<F: Future>(future: F) -> InSpan<F> {
 /// times (`par_iter().for_each(..)`), use [`run_in_span`] inside it.
 ///
 /// ```
-/// use trace_runtime::{spawn_context, traced};
+/// use trace_runtime::{bind_current_span, traced};
 ///
 /// #[traced]
 /// fn parent() {
-///     let work = spawn_context(|| trace_runtime::current_span().span_id());
+///     let work = bind_current_span(|| trace_runtime::current_span().span_id());
 ///     let child_sees = std::thread::spawn(work).join().unwrap();
 ///     assert_eq!(child_sees, trace_runtime::current_span().span_id());
 /// }
 /// parent();
 /// ```
-pub fn spawn_context<F, R>(f: F) -> impl FnOnce() -> R + Send
+pub fn bind_current_span<F, R>(f: F) -> impl FnOnce() -> R + Send
 where
     F: FnOnce() -> R + Send,
 {
@@ -115,6 +115,22 @@ where
         let _attached = context.attach();
         f()
     }
+}
+
+/// The former name of [`bind_current_span`]: it spawns nothing, it binds a
+/// closure to the span current now.
+///
+/// ```
+/// #[allow(deprecated)]
+/// let work = trace_runtime::spawn_context(|| 1 + 1);
+/// assert_eq!(std::thread::spawn(work).join().unwrap(), 2);
+/// ```
+#[deprecated(note = "renamed to `bind_current_span`: it spawns nothing, it binds a closure to the current span")]
+pub fn spawn_context<F, R>(f: F) -> impl FnOnce() -> R + Send
+where
+    F: FnOnce() -> R + Send,
+{
+    bind_current_span(f)
 }
 
 /// Runs `f` with `span` current, on this thread, and returns what it returns:

@@ -16,8 +16,8 @@ use opentelemetry_sdk::Resource;
 use tokio::runtime::Runtime;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 
-use super::config::OtlpConfig;
-use super::Error;
+use crate::config::settings::OtlpConfig;
+use crate::config::Error;
 
 pub(crate) struct GrpcExporter {
     inner: Arc<opentelemetry_otlp::SpanExporter>,
@@ -30,13 +30,20 @@ impl fmt::Debug for GrpcExporter {
     }
 }
 
-pub(crate) fn build(config: &OtlpConfig, timeout: Duration) -> Result<GrpcExporter, Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// The small runtime each gRPC exporter (spans, metrics, logs) runs its
+/// tonic client on: one worker thread named `thread_name`, so that exporting
+/// never needs (or blocks) a runtime of the application's.
+pub(crate) fn runtime(thread_name: &str) -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
-        .thread_name("trace-runtime-otlp-grpc")
+        .thread_name(thread_name)
         .enable_all()
         .build()
-        .map_err(|e| Error::Exporter(format!("could not start the gRPC runtime: {e}")))?;
+        .map_err(|e| Error::Exporter(format!("could not start the gRPC runtime ({thread_name}): {e}")))
+}
+
+pub(crate) fn build(config: &OtlpConfig, timeout: Duration) -> Result<GrpcExporter, Error> {
+    let runtime = runtime("trace-runtime-otlp-grpc")?;
     let metadata = metadata(&config.headers)?;
     let exporter = {
         let _entered = runtime.enter();
@@ -64,7 +71,7 @@ pub(crate) fn tls_config(config: &OtlpConfig) -> Result<Option<tonic::transport:
     if !config.endpoint.starts_with("https://") {
         return Ok(None);
     }
-    super::tls::grpc(&config.tls).map(Some)
+    crate::config::tls::grpc(&config.tls).map(Some)
 }
 
 /// The gRPC metadata of an exporter of any signal, from its headers.

@@ -14,9 +14,9 @@ use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 
-use super::config::{Compression, OtlpConfig};
 use super::report::source_chain;
-use super::Error;
+use crate::config::settings::{Compression, OtlpConfig};
+use crate::config::Error;
 
 pub(crate) struct GrpcMetrics {
     channel: Channel,
@@ -44,12 +44,7 @@ pub(crate) fn build(config: &OtlpConfig) -> Result<GrpcMetrics, Error> {
     }
     let endpoint = endpoint.timeout(config.timeout);
     let metadata = Arc::new(super::grpc::metadata(&config.headers)?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("trace-runtime-otlp-grpc-metrics")
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Exporter(format!("could not start the gRPC runtime for metrics: {e}")))?;
+    let runtime = super::grpc::runtime("trace-runtime-otlp-grpc-metrics")?;
     // The channel connects when first used, on this runtime.
     let channel = {
         let _entered = runtime.enter();
@@ -74,7 +69,11 @@ impl GrpcMetrics {
         let task = runtime.spawn(async move { client.export(request).await });
         match task.await {
             Ok(Ok(response)) => super::otlp_metrics::rejected(Some(response.into_inner())),
-            Ok(Err(status)) => Err(format!("the collector answered gRPC {:?}: {}", status.code(), status.message())),
+            // The source says what failed under a bare status (a closed connection, a TLS alert).
+            Ok(Err(status)) => Err(match std::error::Error::source(&status) {
+                Some(source) => format!("gRPC {:?}: {}: {}", status.code(), status.message(), source_chain(source)),
+                None => format!("the collector answered gRPC {:?}: {}", status.code(), status.message()),
+            }),
             Err(e) => Err(format!("the gRPC export task failed: {e}")),
         }
     }

@@ -1,43 +1,5 @@
-//! Setting up export: [`init`] returns a [`Builder`]; [`Builder::install`]
-//! resolves the configuration (code, then `OTEL_*` environment variables,
-//! then defaults: see [`Config`]), builds an `opentelemetry_sdk` provider,
-//! makes it the destination of every traced and raw OpenTelemetry span, and
-//! returns a [`Guard`] that flushes and shuts it down when dropped.
-//!
-//! One job per file: `env` reads variables, `sampler` and `config` turn them
-//! and the code's settings into a [`Config`], `otlp` and `grpc` build the
-//! OTLP exporter, `tally` counts lost spans, `console` prints trees, `guard`
-//! shuts down; `logs_config` and `logs` do the same for log records.
-
-mod config;
-mod console;
-mod datadog;
-mod env;
-mod error;
-#[cfg(feature = "grpc")]
-mod grpc;
-#[cfg(feature = "grpc")]
-mod grpc_metrics;
-mod guard;
-/// Shared with the test capture, which applies the installed limits.
-pub(crate) mod limits;
-mod logs;
-mod logs_config;
-mod metrics;
-mod metrics_config;
-#[cfg(feature = "otlp")]
-mod operation_name;
-#[cfg(feature = "otlp")]
-mod otlp;
-#[cfg(feature = "otlp")]
-mod otlp_metrics;
-mod report;
-mod sampler;
-/// Shared with the test capture, which keeps each attribute key once too.
-pub(crate) mod split;
-mod tally;
-mod tls;
-mod worker;
+//! [`init`] and the [`Builder`] it returns; [`Builder::install`] wires the
+//! resolved [`Config`] into a provider, its export pipelines and a [`Guard`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,28 +9,24 @@ use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder};
 use opentelemetry_sdk::Resource;
 
-pub use config::{
-    BatchConfig, Compression, Config, LogsConfig, MetricsConfig, OtlpConfig, Protocol, SpanLimits, TlsConfig,
-};
-pub use console::ConsoleExporter;
-pub use datadog::DatadogConfig;
-pub use error::Error;
-pub use guard::Guard;
-pub use tally::{lost_spans, pending_spans};
-
+use super::env::Lookup;
+#[cfg(feature = "otlp")]
+use super::settings::{Compression, Protocol};
+use super::settings::{Config, Settings};
+use super::Error;
 use crate::dispatch;
 use crate::engine::replay::{ReplayIds, ReplaySampler};
 use crate::engine::{Engine, Lost, HANDOFF_CAPACITY};
+use crate::export::console::ConsoleExporter;
+use crate::export::guard::Guard;
+use crate::export::report::LastCause;
+use crate::export::tally::Tally;
+use crate::export::worker::{Limits, Pipeline};
 use crate::values::AttributeValue;
-use config::Settings;
-use env::Lookup;
-use report::LastCause;
-use tally::Tally;
-use worker::{Limits, Pipeline};
 
 /// What `install()` hands to each exporter the code added: how to batch,
 /// and the pipelines made so far (the guard shuts them down).
-struct Pipes {
+struct ExportPipelines {
     limits: Limits,
     pipelines: Vec<Pipeline>,
     /// Whether the code added span processors of its own.
@@ -77,7 +35,7 @@ struct Pipes {
     value_length: Option<usize>,
 }
 
-impl Pipes {
+impl ExportPipelines {
     /// An export pipeline (queue and thread) for `exporter`, counted under `label`.
     fn batched<E: SpanExporter + 'static>(
         &mut self,
@@ -88,7 +46,7 @@ impl Pipes {
     ) -> TracerProviderBuilder {
         let pipeline = match self.value_length {
             Some(max_chars) => Pipeline::start(
-                limits::Truncating { inner: exporter, max_chars },
+                super::limits::Truncating { inner: exporter, max_chars },
                 Tally::new(label),
                 self.limits,
                 cause,
@@ -100,7 +58,7 @@ impl Pipes {
     }
 }
 
-type AddProcessor = Box<dyn FnOnce(TracerProviderBuilder, &mut Pipes) -> TracerProviderBuilder + Send>;
+type AddProcessor = Box<dyn FnOnce(TracerProviderBuilder, &mut ExportPipelines) -> TracerProviderBuilder + Send>;
 
 /// Starts configuring tracing for this process; finish with [`Builder::install`].
 ///
@@ -125,7 +83,7 @@ pub fn init() -> Builder {
         settings: Settings::default(),
         processors: Vec::new(),
         shutdown_timeout: Duration::from_secs(5),
-        max_export_bytes: split::DEFAULT_MAX_EXPORT_BYTES,
+        max_export_bytes: crate::export::split::DEFAULT_MAX_EXPORT_BYTES,
         lookup: None,
         metric_readers: Vec::new(),
         log_exporters: Vec::new(),
@@ -149,13 +107,13 @@ pub fn init() -> Builder {
 /// ```
 #[must_use = "nothing is installed until .install() is called"]
 pub struct Builder {
-    settings: Settings,
+    pub(crate) settings: Settings,
     processors: Vec<AddProcessor>,
     shutdown_timeout: Duration,
     max_export_bytes: usize,
     lookup: Option<Lookup>,
-    metric_readers: Vec<metrics::AddReader>,
-    log_exporters: Vec<logs::AddExporter>,
+    pub(crate) metric_readers: Vec<crate::export::metrics::AddReader>,
+    pub(crate) log_exporters: Vec<crate::export::logs::AddExporter>,
 }
 
 impl Builder {
@@ -260,7 +218,8 @@ impl Builder {
     pub fn exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.settings.custom_exporters += 1;
         let label = format!("exporter {}", std::any::type_name::<E>());
-        self.processors.push(Box::new(move |builder, pipes: &mut Pipes| pipes.batched(builder, exporter, label, None)));
+        self.processors
+            .push(Box::new(move |builder, pipes: &mut ExportPipelines| pipes.batched(builder, exporter, label, None)));
         self
     }
 
@@ -273,7 +232,7 @@ impl Builder {
     /// path: build an `SdkTracerProvider` with it and install it with
     /// `opentelemetry::global::set_tracer_provider` instead of `init()`;
     /// `#[traced]` spans then are SDK spans of that provider. Its losses are
-    /// not in [`lost_spans`], and only its flush and shutdown are bounded
+    /// not in [`lost_spans`](crate::lost_spans), and only its flush and shutdown are bounded
     /// (run on a helper thread the guard stops waiting for at the timeout).
     ///
     /// ```
@@ -287,7 +246,7 @@ impl Builder {
     /// ```
     pub fn span_processor<P: SpanProcessor + 'static>(mut self, processor: P) -> Self {
         self.settings.custom_exporters += 1;
-        self.processors.push(Box::new(move |builder, pipes: &mut Pipes| {
+        self.processors.push(Box::new(move |builder, pipes: &mut ExportPipelines| {
             pipes.others = true;
             builder.with_span_processor(processor)
         }));
@@ -579,7 +538,7 @@ impl Builder {
     }
 
     /// At most this many finished spans wait for export; more are dropped
-    /// and counted in [`lost_spans`] (else `OTEL_BSP_MAX_QUEUE_SIZE`; default 2048).
+    /// and counted in [`lost_spans`](crate::lost_spans) (else `OTEL_BSP_MAX_QUEUE_SIZE`; default 2048).
     ///
     /// From 1 (0 is taken as 1) to 65,536, since the queue's memory is
     /// reserved up front: more makes [`install`](Self::install) (and
@@ -641,7 +600,7 @@ impl Builder {
     /// message limit of gRPC servers and the OpenTelemetry Collector).
     /// Batches are split to stay under it, so one large span never costs
     /// its neighbours; a span over it on its own is dropped, counted in
-    /// [`lost_spans`] and named on stderr. String values longer than 32 KiB
+    /// [`lost_spans`](crate::lost_spans) and named on stderr. String values longer than 32 KiB
     /// are cut to 32 KiB before export, with the number of bytes cut.
     /// Values under 64 KiB are raised to 64 KiB.
     ///
@@ -703,7 +662,8 @@ impl Builder {
         exporter: E,
     ) -> Self {
         self.settings.metrics.custom_exporters += 1;
-        self.metric_readers.push(Box::new(move |builder, config| metrics::periodic(builder, exporter, config)));
+        self.metric_readers
+            .push(Box::new(move |builder, config| crate::export::metrics::periodic(builder, exporter, config)));
         self
     }
 
@@ -917,7 +877,7 @@ impl Builder {
     /// ```
     pub fn resolve(&self) -> Result<Config, Error> {
         // Deadlines are `now + timeout`: unbounded, that could overflow.
-        if self.shutdown_timeout > Duration::from_millis(env::MAX_MILLIS) {
+        if self.shutdown_timeout > Duration::from_millis(super::env::MAX_MILLIS) {
             return Err(Error::InvalidConfig {
                 setting: "shutdown_timeout",
                 value: format!("{:?}", self.shutdown_timeout),
@@ -925,8 +885,8 @@ impl Builder {
             });
         }
         match &self.lookup {
-            Some(lookup) => config::resolve(&self.settings, lookup.as_ref()),
-            None => config::resolve(&self.settings, &env::process_lookup),
+            Some(lookup) => super::settings::resolve(&self.settings, lookup.as_ref()),
+            None => super::settings::resolve(&self.settings, &super::env::process_lookup),
         }
     }
 
@@ -960,7 +920,7 @@ impl Builder {
             flush_timeout: self.shutdown_timeout,
         };
         let value_length = config.span_limits.attribute_value_length;
-        let mut pipes = Pipes { limits, pipelines: Vec::new(), others: false, value_length };
+        let mut pipes = ExportPipelines { limits, pipelines: Vec::new(), others: false, value_length };
         let resource = Resource::builder_empty().with_attributes(config.resource.iter().cloned()).build();
         // The span engine makes the ids and the sampling decision; this
         // provider's sampler and id generator hand them back when its
@@ -974,7 +934,7 @@ impl Builder {
             builder = add(builder, &mut pipes);
         }
         // Log records of printed traces are printed inside their tree.
-        let shelf = (config.console && config.logs.console).then(|| Arc::new(logs::Shelf::default()));
+        let shelf = (config.console && config.logs.console).then(|| Arc::new(crate::export::logs::Shelf::default()));
         if config.console {
             let console = ConsoleExporter::stderr().with_log_shelf(shelf.clone());
             builder = pipes.batched(builder, console, "the console".to_owned(), None);
@@ -982,14 +942,14 @@ impl Builder {
         #[cfg(feature = "otlp")]
         if let Some(otlp) = &config.otlp {
             let cause = Arc::new(LastCause::default());
-            let exporter = otlp::build(otlp, config.batch.export_timeout, Arc::clone(&cause))?;
-            let exporter = operation_name::WithOperationName(exporter);
+            let exporter = crate::export::otlp::build(otlp, config.batch.export_timeout, Arc::clone(&cause))?;
+            let exporter = crate::export::operation_name::WithOperationName(exporter);
             let limits = pipes.limits;
             if otlp.protocol == Protocol::HttpJson {
                 // Requests are split by their protobuf size bound: JSON is larger.
-                pipes.limits.max_bytes = split::json_max_bytes(limits.max_bytes);
+                pipes.limits.max_bytes = crate::export::split::json_max_bytes(limits.max_bytes);
             }
-            builder = pipes.batched(builder, exporter, otlp::label(otlp), Some(cause));
+            builder = pipes.batched(builder, exporter, crate::export::otlp::label(otlp), Some(cause));
             pipes.limits = limits;
         }
         #[cfg(feature = "datadog")]
@@ -997,11 +957,11 @@ impl Builder {
             let cause = Arc::new(LastCause::default());
             // One request at most 10 s, as OTLP's default, within the batch bound.
             let timeout = Duration::from_secs(10).min(config.batch.export_timeout);
-            let exporter = datadog::build(datadog, timeout, Arc::clone(&cause))?;
-            builder = pipes.batched(builder, exporter, datadog::label(datadog), Some(cause));
+            let exporter = crate::export::datadog::build(datadog, timeout, Arc::clone(&cause))?;
+            builder = pipes.batched(builder, exporter, crate::export::datadog::label(datadog), Some(cause));
         }
-        let meters = metrics::build(&config.metrics, resource.clone(), self.metric_readers)?;
-        let logs = logs::build(&config.logs, resource, self.log_exporters, shelf)?;
+        let meters = crate::export::metrics::build(&config.metrics, resource.clone(), self.metric_readers)?;
+        let logs = crate::export::logs::build(&config.logs, resource, self.log_exporters, shelf)?;
         let provider = builder.build();
         let (engine, engine_tally) = start_engine(&provider, &config.sampler, config.batch.max_queue_size);
         let service = Arc::from(config.service_name());
@@ -1039,7 +999,7 @@ impl Builder {
         #[cfg(feature = "tracing")]
         crate::tracing_bridge::install_default();
         install_propagation_and_errors(&config);
-        limits::set_active(config.span_limits);
+        super::limits::set_active(config.span_limits);
         let guard = Guard::new(provider, self.shutdown_timeout, pipes.pipelines, pipes.others, meters).with_logs(logs);
         Ok(if engine.is_some() { guard.with_engine(engine_tally) } else { guard })
     }
@@ -1054,9 +1014,9 @@ fn start_engine(provider: &SdkTracerProvider, sampler: &Sampler, capacity: usize
     let books = Arc::clone(&tally);
     let lost = Box::new(move |spans, why| {
         let why = match why {
-            Lost::Full => tally::Loss::QueueFull,
-            Lost::AfterShutdown => tally::Loss::AfterShutdown,
-            Lost::Panicked => tally::Loss::Panicked,
+            Lost::Full => crate::export::tally::Loss::QueueFull,
+            Lost::AfterShutdown => crate::export::tally::Loss::AfterShutdown,
+            Lost::Panicked => crate::export::tally::Loss::Panicked,
         };
         books.lost(spans, why);
     });
@@ -1074,8 +1034,8 @@ fn install_propagation_and_errors(config: &Config) {
     if !own {
         opentelemetry::global::set_text_map_propagator(crate::propagation::Configured);
     }
-    crate::errors::backtrace::set_on_err(config.backtraces_on_err);
-    crate::errors::backtrace::install_panic_hook();
+    crate::exceptions::backtrace::set_on_err(config.backtraces_on_err);
+    crate::exceptions::backtrace::install_panic_hook();
 }
 
 impl std::fmt::Debug for Builder {
@@ -1093,7 +1053,7 @@ mod tests {
 
     #[test]
     fn a_shutdown_timeout_over_a_day_is_refused_not_overflowed() {
-        let day = Duration::from_millis(env::MAX_MILLIS);
+        let day = Duration::from_millis(crate::config::env::MAX_MILLIS);
         assert!(init().env_lookup(|_| None).shutdown_timeout(day).resolve().is_ok());
         for too_long in [day + Duration::from_millis(1), Duration::MAX] {
             match init().env_lookup(|_| None).shutdown_timeout(too_long).install() {

@@ -5,8 +5,8 @@
 
 use opentelemetry::KeyValue;
 
-use crate::setup::env::{invalid, Env};
-use crate::setup::Error;
+use crate::config::env::{invalid, Env};
+use crate::config::Error;
 
 pub(crate) const TRACE_AGENT_URL: &str = "DD_TRACE_AGENT_URL";
 pub(crate) const AGENT_HOST: &str = "DD_AGENT_HOST";
@@ -79,7 +79,7 @@ fn check_url(url: &str) -> Result<String, &'static str> {
     let uri: http::Uri = url.parse().map_err(|_| ACCEPTED_URL)?;
     let scheme_ok = uri.scheme_str() == Some("http") || (cfg!(feature = "tls") && uri.scheme_str() == Some("https"));
     let query_free = uri.query().is_none();
-    if !scheme_ok || !query_free || uri.host().is_none_or(str::is_empty) || !crate::setup::config::port_ok(&uri) {
+    if !scheme_ok || !query_free || uri.host().is_none_or(str::is_empty) || !crate::config::settings::port_ok(&uri) {
         return Err(ACCEPTED_URL);
     }
     let url = url.trim_end_matches('/');

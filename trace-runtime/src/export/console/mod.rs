@@ -1,7 +1,9 @@
 //! [`ConsoleExporter`]: finished traces printed as readable trees, one block
-//! per trace.
+//! per trace; `pending` collects a trace until it is ready, `tree` renders it
+//! (and the test capture's trees).
 
 mod pending;
+pub(crate) mod tree;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -17,7 +19,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use self::pending::{Block, Pending};
-use crate::tree::{self, Paint, Style};
+use tree::{Paint, Style};
 
 /// Strings longer than this many characters are cut, their length shown.
 const MAX_VALUE_CHARS: usize = 120;
@@ -81,7 +83,7 @@ struct Inner {
     ticker: Mutex<bool>,
     /// Log records waiting for their trace's block (`install()` shares it
     /// with the console's log processor).
-    logs: Mutex<Option<Arc<crate::setup::logs::Shelf>>>,
+    logs: Mutex<Option<Arc<crate::export::logs::Shelf>>>,
 }
 
 impl ConsoleExporter {
@@ -158,7 +160,7 @@ impl ConsoleExporter {
     }
 
     /// Prints the log records held on `shelf` inside their trace's block.
-    pub(crate) fn with_log_shelf(self, shelf: Option<Arc<crate::setup::logs::Shelf>>) -> Self {
+    pub(crate) fn with_log_shelf(self, shelf: Option<Arc<crate::export::logs::Shelf>>) -> Self {
         *self.inner.logs.lock().unwrap_or_else(PoisonError::into_inner) = shelf;
         self
     }
@@ -263,7 +265,7 @@ impl Inner {
 /// One trace: header, resource, shared global tags, then the tree.
 fn render_block(
     block: &Block,
-    logs: &[crate::setup::logs::HeldLine],
+    logs: &[crate::export::logs::HeldLine],
     resource: Option<&Resource>,
     tag_keys: &[Key],
     colour: bool,

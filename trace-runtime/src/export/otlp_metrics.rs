@@ -21,9 +21,9 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use prost::Message as _;
 
-use super::config::{Compression, OtlpConfig, Protocol};
 use super::report::source_chain;
-use super::Error;
+use crate::config::settings::{Compression, OtlpConfig, Protocol};
+use crate::config::Error;
 
 /// Sends metrics, with exemplars, to an OTLP endpoint.
 #[derive(Debug)]
@@ -61,8 +61,10 @@ pub(crate) fn build(config: &OtlpConfig, temporality: Temporality) -> Result<Otl
             let content_type = if json { "application/json" } else { "application/x-protobuf" };
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             headers.insert(USER_AGENT, HeaderValue::from_static(concat!("trace-runtime/", env!("CARGO_PKG_VERSION"))));
-            let client =
-                super::tls::http_client(reqwest::blocking::Client::builder().timeout(config.timeout), &config.tls)?;
+            let client = crate::config::tls::http_client(
+                reqwest::blocking::Client::builder().timeout(config.timeout),
+                &config.tls,
+            )?;
             Transport::Http(Http {
                 client: super::otlp::blocking_client(client)?,
                 endpoint: config.endpoint.clone(),
@@ -92,7 +94,8 @@ impl PushMetricExporter for OtlpMetricExporter {
             Transport::Grpc(grpc) => grpc.send(request).await,
         };
         sent.map_err(|cause| {
-            let message = format!("metrics export to {} failed: {cause}", self.label);
+            // A certificate problem names its fix, as the span exporter's report does.
+            let message = format!("metrics export to {} failed: {}", self.label, super::otlp::with_tls_hint(cause));
             if !self.reported.swap(true, Relaxed) {
                 eprintln!("trace-runtime: {message} (later failures are returned by Guard::flush and shutdown)");
             }

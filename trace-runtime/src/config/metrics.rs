@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use opentelemetry_sdk::metrics::Temporality;
 
-use super::config::{self, join_path, OtlpConfig, OtlpSettings, Protocol, Settings, Signal};
 use super::env::{self, invalid, Env};
+use super::settings::{self, join_path, OtlpConfig, OtlpSettings, Protocol, Settings, Signal};
 use super::Error;
 
 pub(crate) const METRICS: Signal = Signal {
@@ -138,32 +138,8 @@ fn destinations(code: &Settings, env: &Env<'_>) -> Result<(bool, bool), Error> {
     if m.console || m.otlp_selected || m.custom_exporters > 0 {
         return Ok((m.console, m.otlp_selected));
     }
-    const ACCEPTED: &str = "a comma-separated list of otlp and console, or none";
-    if let Some(value) = env.get(env::METRICS_EXPORTER)? {
-        let (mut console, mut otlp, mut none) = (false, false, false);
-        let mut names = value.split(',').map(str::trim).filter(|s| !s.is_empty()).peekable();
-        if names.peek().is_none() {
-            return Err(invalid(env::METRICS_EXPORTER, value, ACCEPTED));
-        }
-        for name in names {
-            match name.to_ascii_lowercase().as_str() {
-                "console" | "logging" => console = true,
-                "otlp" => otlp = true,
-                "none" => none = true,
-                _ => return Err(invalid(env::METRICS_EXPORTER, value, ACCEPTED)),
-            }
-        }
-        if none && (console || otlp) {
-            return Err(invalid(env::METRICS_EXPORTER, value, ACCEPTED));
-        }
-        if otlp && !cfg!(feature = "otlp") {
-            return Err(invalid(
-                env::METRICS_EXPORTER,
-                value,
-                "console or none (otlp needs the `otlp` cargo feature of trace-runtime)",
-            ));
-        }
-        return Ok((console, otlp));
+    if let Some(chosen) = env::console_or_otlp(env, env::METRICS_EXPORTER)? {
+        return Ok(chosen);
     }
     let endpoint_set = code.otlp.selected
         || env.first(&[env::OTLP_METRICS_ENDPOINT, env::OTLP_ENDPOINT])?.is_some()
@@ -177,7 +153,7 @@ fn traces_to_otlp(env: &Env<'_>) -> Result<bool, Error> {
 }
 
 /// The OTLP metrics exporter's settings: HTTP/protobuf, or gRPC with the
-/// `grpc` cargo feature (without it, `config::otlp` refuses `grpc` with an
+/// `grpc` cargo feature (without it, `settings::otlp` refuses `grpc` with an
 /// error naming the feature).
 fn otlp_config(code: &Settings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
     let m = &code.metrics;
@@ -191,7 +167,7 @@ fn otlp_config(code: &Settings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
         }
         code.otlp.endpoint.as_deref().map(|url| {
             let base = url.trim_end_matches('/');
-            let base = base.strip_suffix(config::TRACES.path).unwrap_or(base);
+            let base = base.strip_suffix(settings::TRACES.path).unwrap_or(base);
             join_path(base, METRICS.path)
         })
     });
@@ -204,7 +180,7 @@ fn otlp_config(code: &Settings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
         compression: code.otlp.compression,
         tls: code.otlp.tls.clone(),
     };
-    let mut resolved = config::otlp(&settings, env, &METRICS)?;
+    let mut resolved = settings::otlp(&settings, env, &METRICS)?;
     if resolved.protocol == Protocol::Grpc && from_traces {
         if let Some(url) = &code.otlp.endpoint {
             resolved.endpoint = url.clone();

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::tally::Tally;
 use super::worker::Pipeline;
-use super::Error;
+use crate::config::Error;
 use crate::dispatch;
 
 /// Keeps tracing installed; dropping it flushes the spans still buffered,

@@ -60,7 +60,7 @@ pub(crate) const SPAN_LINK_COUNT_LIMIT: &str = "OTEL_SPAN_LINK_COUNT_LIMIT";
 pub(crate) const ATTRIBUTE_VALUE_LENGTH_LIMIT: &str = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
 pub(crate) const SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: &str = "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT";
 pub(crate) const ERR_BACKTRACE: &str = "TRACED_ERR_BACKTRACE";
-// Logs (setup/logs_config.rs).
+// Logs (config/logs.rs).
 pub(crate) const LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
 pub(crate) const OTLP_LOGS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT";
 pub(crate) const OTLP_LOGS_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL";
@@ -201,6 +201,36 @@ pub(crate) fn read_bool(name: &str, raw: Option<&str>) -> (bool, Option<String>)
 
 pub(crate) fn invalid(variable: &'static str, value: impl Into<String>, accepted: &'static str) -> Error {
     Error::InvalidEnv { variable, value: value.into(), accepted }
+}
+
+/// `OTEL_METRICS_EXPORTER` / `OTEL_LOGS_EXPORTER` (`variable`): a
+/// comma-separated list of `otlp` and `console` (or `logging`), or `none`.
+/// `Some((console, otlp))` when the variable is set.
+pub(crate) fn console_or_otlp(env: &Env<'_>, variable: &'static str) -> Result<Option<(bool, bool)>, Error> {
+    const ACCEPTED: &str = "a comma-separated list of otlp and console, or none";
+    let Some(value) = env.get(variable)? else {
+        return Ok(None);
+    };
+    let (mut console, mut otlp, mut none) = (false, false, false);
+    let mut names = value.split(',').map(str::trim).filter(|s| !s.is_empty()).peekable();
+    if names.peek().is_none() {
+        return Err(invalid(variable, value, ACCEPTED));
+    }
+    for name in names {
+        match name.to_ascii_lowercase().as_str() {
+            "console" | "logging" => console = true,
+            "otlp" => otlp = true,
+            "none" => none = true,
+            _ => return Err(invalid(variable, value, ACCEPTED)),
+        }
+    }
+    if none && (console || otlp) {
+        return Err(invalid(variable, value, ACCEPTED));
+    }
+    if otlp && !cfg!(feature = "otlp") {
+        return Err(invalid(variable, value, "console or none (otlp needs the `otlp` cargo feature of trace-runtime)"));
+    }
+    Ok(Some((console, otlp)))
 }
 
 /// `k1=v1,k2=v2`: keys trimmed and non-empty, values trimmed and

@@ -11,12 +11,12 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::Resource;
 
-use super::super::config::{OtlpConfig, Protocol};
+use crate::config::settings::{OtlpConfig, Protocol};
+use crate::config::Error;
 #[cfg(feature = "grpc")]
-use super::super::grpc;
-use super::super::otlp;
-use super::super::report::LastCause;
-use super::super::Error;
+use crate::export::grpc;
+use crate::export::otlp;
+use crate::export::report::LastCause;
 
 /// One OTLP logs exporter, whichever transport.
 pub(crate) enum OtlpLogs {
@@ -79,12 +79,7 @@ fn http(config: &OtlpConfig, timeout: Duration, cause: Arc<LastCause>) -> Result
 fn grpc(config: &OtlpConfig, timeout: Duration) -> Result<OtlpLogs, Error> {
     use opentelemetry_otlp::WithTonicConfig;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("trace-runtime-otlp-grpc-logs")
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Exporter(format!("could not start the gRPC runtime: {e}")))?;
+    let runtime = grpc::runtime("trace-runtime-otlp-grpc-logs")?;
     let metadata = grpc::metadata(&config.headers)?;
     let inner = {
         let _entered = runtime.enter();

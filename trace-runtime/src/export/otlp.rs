@@ -24,9 +24,9 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use super::config::{Compression, OtlpConfig, Protocol};
 use super::report::{source_chain, LastCause};
-use super::Error;
+use crate::config::settings::{Compression, OtlpConfig, Protocol};
+use crate::config::Error;
 
 /// Headers the exporter itself sets and that must survive our override.
 const OWN_HEADERS: [&str; 3] = ["content-type", "content-encoding", "user-agent"];
@@ -139,7 +139,7 @@ pub(crate) fn http_client(
     timeout: Duration,
     cause: Arc<LastCause>,
 ) -> Result<HeaderClient, Error> {
-    let builder = super::tls::http_client(reqwest::blocking::Client::builder().timeout(timeout), &config.tls)?;
+    let builder = crate::config::tls::http_client(reqwest::blocking::Client::builder().timeout(timeout), &config.tls)?;
     Ok(HeaderClient { inner: blocking_client(builder)?, headers: header_map(&config.headers)?, cause })
 }
 

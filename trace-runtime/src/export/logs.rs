@@ -18,15 +18,15 @@ use console::ConsoleLogs;
 pub(crate) use console::{HeldLine, Shelf};
 use pipeline::LogPipeline;
 
-use super::config::BatchConfig;
+use crate::config::logs::LogsConfig;
+use crate::config::settings::ExportQueueConfig;
 #[cfg(feature = "otlp")]
-use super::config::Protocol;
-use super::logs_config::LogsConfig;
-use super::{Builder, Error};
+use crate::config::settings::Protocol;
+use crate::config::{Builder, Error};
 use crate::logs::Filter;
 
 /// Starts the pipeline of an exporter the code gave.
-pub(crate) type AddExporter = Box<dyn FnOnce(&BatchConfig, &Resource) -> Result<LogPipeline, String> + Send>;
+pub(crate) type AddExporter = Box<dyn FnOnce(&ExportQueueConfig, &Resource) -> Result<LogPipeline, String> + Send>;
 
 /// The logs part of an install: what the guard flushes and shuts down.
 #[derive(Debug)]

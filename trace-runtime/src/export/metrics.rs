@@ -6,8 +6,8 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::Resource;
 
-use super::metrics_config::MetricsConfig;
-use super::Error;
+use crate::config::metrics::MetricsConfig;
+use crate::config::Error;
 use crate::metrics::ConsoleMetricExporter;
 
 /// Adds a reader for an exporter the code gave, at the configured interval.

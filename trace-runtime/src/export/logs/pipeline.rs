@@ -16,9 +16,9 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::Resource;
 
-use super::super::config::BatchConfig;
-use super::super::report::LastCause;
-use super::super::worker::block_on;
+use crate::config::settings::ExportQueueConfig;
+use crate::export::report::LastCause;
+use crate::export::worker::block_on;
 use crate::logs::count_lost;
 
 /// How often repeated export failures are summarised.
@@ -74,7 +74,7 @@ impl LogPipeline {
     pub(crate) fn start<E: LogExporter + 'static>(
         mut exporter: E,
         label: String,
-        batch: &BatchConfig,
+        batch: &ExportQueueConfig,
         resource: &Resource,
         cause: Option<Arc<LastCause>>,
     ) -> Result<Self, String> {
@@ -347,8 +347,8 @@ mod tests {
         }
     }
 
-    fn batch(max_queue_size: usize) -> BatchConfig {
-        BatchConfig {
+    fn batch(max_queue_size: usize) -> ExportQueueConfig {
+        ExportQueueConfig {
             max_queue_size,
             schedule_delay: Duration::from_secs(3600),
             max_export_batch_size: 4,
