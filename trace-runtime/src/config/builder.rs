@@ -1010,7 +1010,7 @@ impl Builder {
 /// as many finished spans as an export queue (`capacity`), up to
 /// [`HANDOFF_CAPACITY`]: its slots are allocated up front.
 fn start_engine(provider: &SdkTracerProvider, sampler: &Sampler, capacity: usize) -> (Option<Arc<Engine>>, Arc<Tally>) {
-    let tally = Tally::new("the span engine");
+    let tally = Tally::losses_only("the span engine");
     let books = Arc::clone(&tally);
     let lost = Box::new(move |spans, why| {
         let why = match why {
@@ -1035,7 +1035,7 @@ fn install_propagation_and_errors(config: &Config) {
         opentelemetry::global::set_text_map_propagator(crate::propagation::Configured);
     }
     crate::exceptions::backtrace::set_on_err(config.backtraces_on_err);
-    crate::exceptions::backtrace::install_panic_hook();
+    crate::exceptions::panic_hook::install(true);
 }
 
 impl std::fmt::Debug for Builder {

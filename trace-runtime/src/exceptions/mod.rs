@@ -6,6 +6,7 @@
 pub(crate) mod backtrace;
 pub(crate) mod outcome;
 pub(crate) mod panic;
+pub(crate) mod panic_hook;
 
 use std::error::Error as StdError;
 

@@ -94,12 +94,26 @@ pub(crate) struct Tally {
     first_error: Mutex<Option<String>>,
     too_large: Mutex<Vec<String>>,
     settled: Mutex<bool>,
+    /// Whether deliveries are counted too (export pipelines), so that the
+    /// report can say "N of M"; the span engine counts only its losses.
+    counts_deliveries: bool,
 }
 
 impl Tally {
     pub(crate) fn new(label: impl Into<String>) -> Arc<Self> {
+        Self::with_deliveries(label.into(), true)
+    }
+
+    /// Books that count only losses (the span engine's hand-off, whose
+    /// deliveries the export pipelines count).
+    pub(crate) fn losses_only(label: impl Into<String>) -> Arc<Self> {
+        Self::with_deliveries(label.into(), false)
+    }
+
+    fn with_deliveries(label: String, counts_deliveries: bool) -> Arc<Self> {
         let tally = Arc::new(Tally {
-            label: label.into(),
+            counts_deliveries,
+            label,
             exported: AtomicU64::new(0),
             lost: Default::default(),
             pending: AtomicU64::new(0),
@@ -208,6 +222,9 @@ impl Tally {
                 "{pending} still in an export that outlived the shutdown timeout (counted when it returns; see pending_spans())"
             ));
         }
+        if !self.counts_deliveries {
+            return Some(format!("{} spans were lost in {}: {}", lost + pending, self.label, reasons.join("; ")));
+        }
         Some(format!(
             "{} of {} spans were not delivered to {}: {}",
             lost + pending,
@@ -222,6 +239,14 @@ impl Tally {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn books_of_losses_only_say_how_many_were_lost_not_of_how_many() {
+        let tally = Tally::losses_only("the span engine");
+        tally.lost(3, Loss::QueueFull);
+        let loss = tally.settle().unwrap();
+        assert!(loss.starts_with("3 spans were lost in the span engine: 3 dropped"), "{loss}");
+    }
 
     #[test]
     fn every_fate_is_counted_once_and_reported_once() {

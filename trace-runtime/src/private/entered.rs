@@ -38,7 +38,7 @@ impl Entered {
     }
 
     pub(crate) fn new(cx: Option<Context>, mut call: Option<Call>) -> Self {
-        super::unwinding::watch();
+        crate::exceptions::panic_hook::install(false);
         if let (Some(call), Some(cx)) = (&mut call, &cx) {
             call.runs_in(cx.span().span_context());
         }
@@ -80,7 +80,11 @@ impl Entered {
     /// The body, run as a plain block, is unwinding through the drop.
     #[cold]
     fn record_unwinding(&self) {
-        let message: Box<dyn Any + Send> = Box::new(super::unwinding::message());
+        let message = crate::exceptions::panic_hook::message().unwrap_or_else(|| {
+            "panic (its message was not seen: a panic hook set after trace-runtime's replaced it without calling it)"
+                .to_owned()
+        });
+        let message: Box<dyn Any + Send> = Box::new(message);
         self.record_panic(&*message);
     }
 }

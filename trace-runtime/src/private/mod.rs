@@ -15,7 +15,6 @@ mod entered;
 mod instrumented;
 mod options;
 mod record;
-mod unwinding;
 
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, Key, KeyValue};
