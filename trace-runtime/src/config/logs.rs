@@ -8,9 +8,12 @@
 
 use std::time::Duration;
 
+use opentelemetry_sdk::logs::LogExporter;
+
 use super::env::{self, invalid, Env};
 use super::settings::{self, join_path, ExportQueueConfig, OtlpConfig, OtlpSettings, Protocol, Settings, Signal};
-use super::Error;
+use super::{Builder, Error};
+use crate::export::logs::pipeline::LogPipeline;
 use crate::logs::Filter;
 
 pub(crate) const LOGS: Signal = Signal {
@@ -229,6 +232,138 @@ fn otlp_config(code: &Settings, env: &Env<'_>) -> Result<OtlpConfig, Error> {
         tls: code.otlp.tls.clone(),
     };
     settings::otlp(&settings, env, &LOGS)
+}
+
+/// The builder's logs settings (see [`LogsConfig`] for how they combine
+/// with the environment).
+impl Builder {
+    /// Exports log records to `exporter` too (a pipeline of its own, as
+    /// OTLP has: bounded queue, batches, a thread; e.g. the SDK's
+    /// `InMemoryLogExporter` in tests). Adding one in code means
+    /// `OTEL_LOGS_EXPORTER` is not read.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::logs::InMemoryLogExporter;
+    /// let config = trace_runtime::init()
+    ///     .env_lookup(|_| None)
+    ///     .logs_exporter(InMemoryLogExporter::default())
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(config.logs.custom_exporters, 1);
+    /// assert!(config.logs.otlp.is_none()); // OTEL_LOGS_EXPORTER is not read
+    /// ```
+    pub fn logs_exporter<E: LogExporter + 'static>(mut self, exporter: E) -> Self {
+        self.settings.logs.custom_exporters += 1;
+        let label = format!("log exporter {}", std::any::type_name::<E>());
+        self.log_exporters
+            .push(Box::new(move |batch, resource| LogPipeline::start(exporter, label, batch, resource, None)));
+        self
+    }
+
+    /// Prints log records on stderr (else `OTEL_LOGS_EXPORTER=console`):
+    /// inside their trace's tree when the traces are printed too.
+    ///
+    /// ```
+    /// let config = trace_runtime::init().otlp().logs_console().resolve().unwrap();
+    /// assert!(config.logs.console && config.logs.otlp.is_none());
+    /// ```
+    pub fn logs_console(mut self) -> Self {
+        self.settings.logs.console = true;
+        self
+    }
+
+    /// Sends log records to this OTLP URL (else
+    /// `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`, else the OTLP endpoint of the
+    /// traces with path `/v1/logs`); for HTTP a URL with no path gets
+    /// `/v1/logs`. Headers, timeout and compression are those of
+    /// [`otlp_header`](Self::otlp_header) and friends (else
+    /// `OTEL_EXPORTER_OTLP_LOGS_HEADERS`, ...).
+    ///
+    /// ```
+    /// let config = trace_runtime::init().logs_otlp_endpoint("http://collector:4318").resolve().unwrap();
+    /// assert_eq!(config.logs.otlp.unwrap().endpoint, "http://collector:4318/v1/logs");
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn logs_otlp_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.settings.logs.otlp_selected = true;
+        self.settings.logs.endpoint = Some(url.into());
+        self
+    }
+
+    /// The OTLP transport of log records (else
+    /// `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`,
+    /// else the one given for the traces in code).
+    ///
+    /// ```
+    /// use trace_runtime::Protocol;
+    /// let config = trace_runtime::init()
+    ///     .env_lookup(|_| None)
+    ///     .logs_otlp_endpoint("http://collector:4318")
+    ///     .logs_otlp_protocol(Protocol::HttpJson)
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(config.logs.otlp.unwrap().protocol, Protocol::HttpJson);
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn logs_otlp_protocol(mut self, protocol: Protocol) -> Self {
+        self.settings.logs.protocol = Some(protocol);
+        self
+    }
+
+    /// No log records exported, whatever the environment says; the `log`
+    /// crate is left alone.
+    ///
+    /// ```
+    /// let config = trace_runtime::init().otlp().logs_off().resolve().unwrap();
+    /// assert!(!config.logs.is_enabled());
+    /// ```
+    pub fn logs_off(mut self) -> Self {
+        self.settings.logs.off = true;
+        self
+    }
+
+    /// Which records are exported, in `RUST_LOG`'s syntax (else `RUST_LOG`,
+    /// else `info`): `level` for every target, `target=level` for a target
+    /// and its modules (the longest wins), comma-separated. A bad value makes
+    /// [`install`](Self::install) return [`Error::InvalidConfig`] naming
+    /// `log_filter`.
+    ///
+    /// ```
+    /// let config = trace_runtime::init().log_filter("warn,my_app=debug").resolve().unwrap();
+    /// assert_eq!(config.logs.filter, "warn,my_app=debug");
+    /// assert!(trace_runtime::init().log_filter("my_app=loud").resolve().is_err());
+    /// ```
+    pub fn log_filter(mut self, directives: impl Into<String>) -> Self {
+        self.settings.logs.filter = Some(directives.into());
+        self
+    }
+
+    /// At most this many log records wait for export, per exporter; more
+    /// are dropped and counted in [`lost_logs`](crate::lost_logs) (else
+    /// `OTEL_BLRP_MAX_QUEUE_SIZE`; default 2048; at most 65,536).
+    ///
+    /// ```
+    /// let config = trace_runtime::init().logs_max_queue_size(8192).resolve().unwrap();
+    /// assert_eq!(config.logs.batch.max_queue_size, 8192);
+    /// assert!(trace_runtime::init().logs_max_queue_size(1 << 20).resolve().is_err());
+    /// ```
+    pub fn logs_max_queue_size(mut self, records: usize) -> Self {
+        self.settings.logs.max_queue_size = Some(records.max(1));
+        self
+    }
+
+    /// Time between two log exports (else `OTEL_BLRP_SCHEDULE_DELAY`;
+    /// default 1 s; at most one day).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = trace_runtime::init().logs_schedule_delay(Duration::from_millis(200)).resolve().unwrap();
+    /// assert_eq!(config.logs.batch.schedule_delay, Duration::from_millis(200));
+    /// ```
+    pub fn logs_schedule_delay(mut self, delay: Duration) -> Self {
+        self.settings.logs.schedule_delay = Some(delay);
+        self
+    }
 }
 
 #[cfg(test)]

@@ -1,17 +1,17 @@
 //! Builds the logger provider `install()` sets up: one pipeline (bounded
 //! queue, thread of its own) per log exporter (OTLP, the code's own), the
-//! console's processor, on the same resource as the spans; and the
-//! builder's logs settings.
+//! console's processor, on the same resource as the spans. (The builder's
+//! logs settings are in `config/logs.rs`.)
 
 mod console;
 #[cfg(feature = "otlp")]
 mod otlp;
-mod pipeline;
+pub(crate) mod pipeline;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opentelemetry_sdk::logs::{LogExporter, SdkLoggerProvider};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::Resource;
 
 use console::ConsoleLogs;
@@ -20,9 +20,7 @@ use pipeline::LogPipeline;
 
 use crate::config::logs::LogsConfig;
 use crate::config::settings::ExportQueueConfig;
-#[cfg(feature = "otlp")]
-use crate::config::settings::Protocol;
-use crate::config::{Builder, Error};
+use crate::config::Error;
 use crate::logs::Filter;
 
 /// Starts the pipeline of an exporter the code gave.
@@ -137,126 +135,5 @@ impl Logs {
         let _ = self.provider.shutdown_with_timeout(Duration::ZERO);
         problems.extend(self.pipelines.iter().filter_map(LogPipeline::losses));
         problems
-    }
-}
-
-/// The builder's logs settings (see [`LogsConfig`] for how they combine
-/// with the environment).
-impl Builder {
-    /// Exports log records to `exporter` too (a pipeline of its own, as
-    /// OTLP has: bounded queue, batches, a thread; e.g. the SDK's
-    /// `InMemoryLogExporter` in tests). Adding one in code means
-    /// `OTEL_LOGS_EXPORTER` is not read.
-    ///
-    /// ```
-    /// use opentelemetry_sdk::logs::InMemoryLogExporter;
-    /// let b = trace_runtime::init().logs_exporter(InMemoryLogExporter::default());
-    /// # drop(b);
-    /// ```
-    pub fn logs_exporter<E: LogExporter + 'static>(mut self, exporter: E) -> Self {
-        self.settings.logs.custom_exporters += 1;
-        let label = format!("log exporter {}", std::any::type_name::<E>());
-        self.log_exporters
-            .push(Box::new(move |batch, resource| LogPipeline::start(exporter, label, batch, resource, None)));
-        self
-    }
-
-    /// Prints log records on stderr (else `OTEL_LOGS_EXPORTER=console`):
-    /// inside their trace's tree when the traces are printed too.
-    ///
-    /// ```
-    /// let config = trace_runtime::init().otlp().logs_console().resolve().unwrap();
-    /// assert!(config.logs.console && config.logs.otlp.is_none());
-    /// ```
-    pub fn logs_console(mut self) -> Self {
-        self.settings.logs.console = true;
-        self
-    }
-
-    /// Sends log records to this OTLP URL (else
-    /// `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`, else the OTLP endpoint of the
-    /// traces with path `/v1/logs`); for HTTP a URL with no path gets
-    /// `/v1/logs`. Headers, timeout and compression are those of
-    /// [`otlp_header`](Self::otlp_header) and friends (else
-    /// `OTEL_EXPORTER_OTLP_LOGS_HEADERS`, ...).
-    ///
-    /// ```
-    /// let config = trace_runtime::init().logs_otlp_endpoint("http://collector:4318").resolve().unwrap();
-    /// assert_eq!(config.logs.otlp.unwrap().endpoint, "http://collector:4318/v1/logs");
-    /// ```
-    #[cfg(feature = "otlp")]
-    pub fn logs_otlp_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.settings.logs.otlp_selected = true;
-        self.settings.logs.endpoint = Some(url.into());
-        self
-    }
-
-    /// The OTLP transport of log records (else
-    /// `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`,
-    /// else the one given for the traces in code).
-    ///
-    /// ```
-    /// let b = trace_runtime::init().logs_otlp_protocol(trace_runtime::Protocol::HttpProtobuf);
-    /// # drop(b);
-    /// ```
-    #[cfg(feature = "otlp")]
-    pub fn logs_otlp_protocol(mut self, protocol: Protocol) -> Self {
-        self.settings.logs.protocol = Some(protocol);
-        self
-    }
-
-    /// No log records exported, whatever the environment says; the `log`
-    /// crate is left alone.
-    ///
-    /// ```
-    /// let config = trace_runtime::init().otlp().logs_off().resolve().unwrap();
-    /// assert!(!config.logs.is_enabled());
-    /// ```
-    pub fn logs_off(mut self) -> Self {
-        self.settings.logs.off = true;
-        self
-    }
-
-    /// Which records are exported, in `RUST_LOG`'s syntax (else `RUST_LOG`,
-    /// else `info`): `level` for every target, `target=level` for a target
-    /// and its modules (the longest wins), comma-separated. A bad value makes
-    /// [`install`](Self::install) return [`Error::InvalidConfig`] naming
-    /// `log_filter`.
-    ///
-    /// ```
-    /// let config = trace_runtime::init().log_filter("warn,my_app=debug").resolve().unwrap();
-    /// assert_eq!(config.logs.filter, "warn,my_app=debug");
-    /// assert!(trace_runtime::init().log_filter("my_app=loud").resolve().is_err());
-    /// ```
-    pub fn log_filter(mut self, directives: impl Into<String>) -> Self {
-        self.settings.logs.filter = Some(directives.into());
-        self
-    }
-
-    /// At most this many log records wait for export, per exporter; more
-    /// are dropped and counted in [`lost_logs`](crate::lost_logs) (else
-    /// `OTEL_BLRP_MAX_QUEUE_SIZE`; default 2048; at most 65,536).
-    ///
-    /// ```
-    /// let config = trace_runtime::init().logs_max_queue_size(8192).resolve().unwrap();
-    /// assert_eq!(config.logs.batch.max_queue_size, 8192);
-    /// assert!(trace_runtime::init().logs_max_queue_size(1 << 20).resolve().is_err());
-    /// ```
-    pub fn logs_max_queue_size(mut self, records: usize) -> Self {
-        self.settings.logs.max_queue_size = Some(records.max(1));
-        self
-    }
-
-    /// Time between two log exports (else `OTEL_BLRP_SCHEDULE_DELAY`;
-    /// default 1 s; at most one day).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let config = trace_runtime::init().logs_schedule_delay(Duration::from_millis(200)).resolve().unwrap();
-    /// assert_eq!(config.logs.batch.schedule_delay, Duration::from_millis(200));
-    /// ```
-    pub fn logs_schedule_delay(mut self, delay: Duration) -> Self {
-        self.settings.logs.schedule_delay = Some(delay);
-        self
     }
 }

@@ -22,6 +22,7 @@ pub(crate) mod report;
 /// Shared with the test capture, which keeps each attribute key once too.
 pub(crate) mod split;
 pub(crate) mod tally;
+pub(crate) mod wait;
 pub(crate) mod worker;
 
 pub use console::ConsoleExporter;

@@ -26,6 +26,7 @@ use opentelemetry_sdk::Resource;
 use super::report::{LastCause, Reporter};
 use super::split;
 use super::tally::{Loss, Tally};
+use super::wait;
 
 /// How one pipeline batches.
 #[derive(Debug, Clone, Copy)]
@@ -134,16 +135,11 @@ impl Pipeline {
     /// returns). True when the worker finished in time.
     pub(crate) fn wait(&self, deadline: Instant) -> bool {
         let shared = &self.shared;
-        let mut queue = shared.lock();
-        while !queue.worker_done {
-            let now = Instant::now();
-            if now >= deadline {
-                abandon(shared, &mut queue);
-                return false;
-            }
-            queue = shared.wait_waiters(queue, deadline - now);
+        let (mut queue, done) = wait::until(shared.lock(), &shared.wake_waiters, deadline, |q| q.worker_done);
+        if !done {
+            abandon(shared, &mut queue);
         }
-        true
+        done
     }
 
     /// Exports what is queued now; waits at most until `deadline`.
@@ -156,16 +152,14 @@ impl Pipeline {
         queue.flush_requested += 1;
         let ticket = queue.flush_requested;
         shared.wake_worker.notify_one();
-        while queue.flush_done < ticket && !queue.worker_done {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(format!(
-                    "flushing {} did not finish in time ({} spans still waiting for export)",
-                    shared.tally.label(),
-                    shared.tally.pending()
-                ));
-            }
-            queue = shared.wait_waiters(queue, deadline - now);
+        let (_queue, done) =
+            wait::until(queue, &shared.wake_waiters, deadline, |q| q.flush_done >= ticket || q.worker_done);
+        if !done {
+            return Err(format!(
+                "flushing {} did not finish in time ({} spans still waiting for export)",
+                shared.tally.label(),
+                shared.tally.pending()
+            ));
         }
         Ok(())
     }
@@ -191,10 +185,6 @@ fn abandon(shared: &Shared, queue: &mut Queue) {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn wait_waiters<'a>(&self, queue: MutexGuard<'a, Queue>, timeout: Duration) -> MutexGuard<'a, Queue> {
-        self.wake_waiters.wait_timeout(queue, timeout).unwrap_or_else(PoisonError::into_inner).0
     }
 }
 
@@ -240,13 +230,7 @@ impl SpanProcessor for Pipeline {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let deadline = Instant::now() + timeout;
-        self.begin_shutdown(deadline);
-        if self.wait(deadline) {
-            Ok(())
-        } else {
-            Err(OTelSdkError::Timeout(timeout))
-        }
+        wait::shutdown_within(timeout, |deadline| self.begin_shutdown(deadline), |deadline| self.wait(deadline))
     }
 
     fn set_resource(&mut self, resource: &Resource) {

@@ -15,8 +15,7 @@ use super::exchange::Exchange;
 use super::semconv;
 
 pin_project! {
-    /// The response future of a [`ServerService`](super::ServerService) or
-    /// [`ClientService`](super::ClientService): the request's span is current
+    /// The response future of a [`TracedService`](super::TracedService): the request's span is current
     /// while it runs (a handler's `#[traced]` spans nest under the server
     /// span), and the response's body carries the span on. Dropped before the
     /// response (the client went away, a timeout), it ends the span as

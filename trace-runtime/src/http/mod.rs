@@ -72,24 +72,37 @@ mod semconv;
 #[cfg(feature = "tower")]
 mod body;
 #[cfg(feature = "tower")]
-mod client_layer;
+mod client;
 #[cfg(feature = "reqwest-middleware")]
 mod client_middleware;
 #[cfg(feature = "tower")]
 mod future;
 #[cfg(feature = "tower")]
+mod layer;
+#[cfg(feature = "tower")]
 mod server;
 
 #[cfg(feature = "tower")]
 pub use body::TracedBody;
-#[cfg(feature = "tower")]
-pub use client_layer::{ClientLayer, ClientService};
 #[cfg(feature = "reqwest-middleware")]
 pub use client_middleware::ClientMiddleware;
 #[cfg(feature = "tower")]
 pub use future::ResponseFuture;
 #[cfg(feature = "tower")]
-pub use server::{ServerLayer, ServerService};
+pub use layer::{TracedLayer, TracedService};
+
+/// The layer [`server_layer`] makes: a [`TracedLayer`] for the server side.
+#[cfg(feature = "tower")]
+pub type ServerLayer = TracedLayer;
+/// The layer [`client_layer`] makes: a [`TracedLayer`] for the client side.
+#[cfg(feature = "tower")]
+pub type ClientLayer = TracedLayer;
+/// A service traced by [`server_layer`].
+#[cfg(feature = "tower")]
+pub type ServerService<S> = TracedService<S>;
+/// A client traced by [`client_layer`].
+#[cfg(feature = "tower")]
+pub type ClientService<S> = TracedService<S>;
 
 /// A `tower::Layer` that traces every request of an HTTP service (axum,
 /// hyper, tonic) as a server span: see the [module docs](self).
@@ -106,7 +119,7 @@ pub use server::{ServerLayer, ServerService};
 /// ```
 #[cfg(feature = "tower")]
 pub fn server_layer() -> ServerLayer {
-    ServerLayer::new()
+    TracedLayer::new(exchange::Side::Server)
 }
 
 /// A `tower::Layer` that traces every request sent through an HTTP client
@@ -136,7 +149,7 @@ pub fn server_layer() -> ServerLayer {
 /// ```
 #[cfg(feature = "tower")]
 pub fn client_layer() -> ClientLayer {
-    ClientLayer::new()
+    TracedLayer::new(exchange::Side::Client)
 }
 
 /// A `reqwest_middleware::Middleware` that traces every request as a client

@@ -18,6 +18,7 @@ use opentelemetry_sdk::Resource;
 
 use crate::config::settings::ExportQueueConfig;
 use crate::export::report::LastCause;
+use crate::export::wait;
 use crate::export::worker::block_on;
 use crate::logs::count_lost;
 
@@ -107,12 +108,9 @@ impl LogPipeline {
         state.flush_asked += 1;
         let ticket = state.flush_asked;
         s.wake.notify_all();
-        while state.flushed < ticket && !state.finished {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(format!("log records for {} were not all exported in time", s.label));
-            }
-            state = s.done.wait_timeout(state, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
+        let (_state, done) = wait::until(state, &s.done, deadline, |state| state.flushed >= ticket || state.finished);
+        if !done {
+            return Err(format!("log records for {} were not all exported in time", s.label));
         }
         Ok(())
     }
@@ -130,15 +128,7 @@ impl LogPipeline {
     /// Waits until the thread is done or `deadline`; true when done.
     pub(crate) fn wait(&self, deadline: Instant) -> bool {
         let s = &self.shared;
-        let mut state = s.lock();
-        while !state.finished {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            state = s.done.wait_timeout(state, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
-        }
-        true
+        wait::until(s.lock(), &s.done, deadline, |state| state.finished).1
     }
 
     /// The loss summary, if records were lost.
@@ -207,13 +197,7 @@ impl LogProcessor for LogPipeline {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let deadline = Instant::now() + timeout;
-        self.begin_shutdown(deadline);
-        if self.wait(deadline) {
-            Ok(())
-        } else {
-            Err(OTelSdkError::Timeout(timeout))
-        }
+        wait::shutdown_within(timeout, |deadline| self.begin_shutdown(deadline), |deadline| self.wait(deadline))
     }
 }
 
