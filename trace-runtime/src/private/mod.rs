@@ -33,7 +33,7 @@ pub use record::{Arg, RecordArg, ResultTag, Ret, RetResultKind, RetValueKind, Re
 
 use crate::dispatch::{self, AnySpan};
 use crate::metrics::Call;
-use crate::span::start::{begin_span, start_span, SpanSpec, Started};
+use crate::span::start::{start_span, start_span_or_skip, SpanSpec, Started};
 
 /// Records the `attrs(..)` and `args` of a traced function; only called when
 /// the span is recording (or, for a function returning a future, when it is
@@ -187,7 +187,7 @@ fn start_with(
 }
 
 /// The span of `meta` with what the options and recorded attributes say,
-/// through the span engine's `begin_span` / `start_span`.
+/// through the span engine's `start_span_or_skip` / `start_span`.
 fn start_span_of(
     meta: &'static Meta,
     options: Options,
@@ -210,10 +210,12 @@ fn start_span_of(
         // A sync body under the current context, whose span the sampler is
         // known to drop: nothing to attach, the current context stays (a
         // future, by contrast, must carry the context to wherever it is polled).
-        options::Parent::Current if body == Body::Sync => match begin_span(spec, &Context::current(), record)? {
-            Started::Span(cx) => Some(cx),
-            Started::Skipped => None,
-        },
+        options::Parent::Current if body == Body::Sync => {
+            match start_span_or_skip(spec, &Context::current(), record)? {
+                Started::Span(cx) => Some(cx),
+                Started::Skipped => None,
+            }
+        }
         options::Parent::Current => start_span(spec, &Context::current(), record),
         options::Parent::Explicit(parent) => start_span(spec, &parent, record),
         options::Parent::Root => {

@@ -66,7 +66,7 @@ impl SpanSpec {
     }
 }
 
-/// What [`begin_span`] did.
+/// What [`start_span_or_skip`] did.
 pub(crate) enum Started {
     /// A span was started; the context holds it (not attached).
     Span(Context),
@@ -81,15 +81,19 @@ pub(crate) enum Started {
 /// `record` runs only when the span is recording: it is where the expensive
 /// attributes (user expressions, formatting) are evaluated.
 pub(crate) fn start_span(spec: SpanSpec, parent: &Context, record: impl FnOnce(&mut AnySpan)) -> Option<Context> {
-    match begin_span(spec, parent, record)? {
+    match start_span_or_skip(spec, parent, record)? {
         Started::Span(cx) => Some(cx),
         Started::Skipped => Some(parent.clone()),
     }
 }
 
-/// [`start_span`], telling a skipped span apart, so that a sync traced
+/// [`start_span`], telling a skipped span apart (`Started::Skipped`), so that a sync traced
 /// function under the current context can skip attaching anything at all.
-pub(crate) fn begin_span(mut spec: SpanSpec, parent: &Context, record: impl FnOnce(&mut AnySpan)) -> Option<Started> {
+pub(crate) fn start_span_or_skip(
+    mut spec: SpanSpec,
+    parent: &Context,
+    record: impl FnOnce(&mut AnySpan),
+) -> Option<Started> {
     // A new trace inherits no service (explicit, else the resource's), and
     // must shadow a service the caller's context carries.
     let inherited = if spec.new_trace { None } else { parent.get::<LocalTrace>() };

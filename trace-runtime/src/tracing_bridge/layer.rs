@@ -1,5 +1,5 @@
 //! The `tracing_subscriber::Layer`: a `tracing` span becomes a span started
-//! through traced's own span path ([`begin_span`]), kept in the registry's
+//! through traced's own span path ([`start_span_or_skip`]), kept in the registry's
 //! extensions, current (in OpenTelemetry's `Context`) while the `tracing`
 //! span is entered, ended when it closes.
 
@@ -14,7 +14,7 @@ use tracing_subscriber::Layer;
 use super::fields::{Overrides, SpanFields, Typed};
 use super::{entered, events};
 use crate::dispatch;
-use crate::span::start::{begin_span, SpanSpec, Started};
+use crate::span::start::{start_span_or_skip, SpanSpec, Started};
 
 /// A [`tracing_subscriber::Layer`] that turns `tracing` spans and events into
 /// spans and span events of the current trace; made by
@@ -76,7 +76,7 @@ where
         spec.attributes = attributes;
         spec.new_trace = new_trace;
         let status = overrides.status();
-        let bridged = match begin_span(spec, &parent, |_| {}) {
+        let bridged = match start_span_or_skip(spec, &parent, |_| {}) {
             None => return,
             Some(Started::Skipped) => Bridged { cx: parent, owned: false },
             Some(Started::Span(cx)) => {
