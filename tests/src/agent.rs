@@ -45,7 +45,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -109,7 +109,7 @@ impl TestAgent {
     }
 
     fn spawn(bin: &Path) -> Result<TestAgent, String> {
-        let [apm_port, otlp_http_port, otlp_grpc_port] = free_ports::<3>();
+        let [apm_port, otlp_http_port, otlp_grpc_port] = crate::loopback::free_ports::<3>();
         let log_path =
             std::env::temp_dir().join(format!("ddapm-test-agent-{}-{otlp_http_port}.log", std::process::id()));
         let log = File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
@@ -144,22 +144,15 @@ wait "$pid""#;
             .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
         let stdin = child.stdin.take();
         let mut agent = TestAgent { child, stdin, apm_port, otlp_http_port, otlp_grpc_port, log_path };
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = agent.child.try_wait() {
-                return Err(format!("it exited with {status}; log:\n{}", agent.log_tail()));
-            }
-            let ready = http_get(agent.otlp_http_port, "/test/session/traces").is_ok_and(|r| r.0 == 200)
-                && http_get(agent.apm_port, "/info").is_ok_and(|r| r.0 == 200)
-                && TcpStream::connect_timeout(&loopback(agent.otlp_grpc_port), HTTP_TIMEOUT).is_ok();
-            if ready {
-                return Ok(agent);
-            }
-            if Instant::now() > deadline {
-                return Err(format!("it did not answer within {STARTUP_TIMEOUT:?}; log:\n{}", agent.log_tail()));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let ready = || {
+            http_get(otlp_http_port, "/test/session/traces").is_ok_and(|r| r.0 == 200)
+                && http_get(apm_port, "/info").is_ok_and(|r| r.0 == 200)
+                && TcpStream::connect_timeout(&crate::loopback::addr(otlp_grpc_port), HTTP_TIMEOUT).is_ok()
+        };
+        let log_path = agent.log_path.clone();
+        let log = || log_tail_of(&log_path);
+        crate::loopback::wait_until_ready(&mut agent.child, STARTUP_TIMEOUT, Duration::from_millis(50), ready, log)?;
+        Ok(agent)
     }
 
     /// Base URL of the OTLP/HTTP receiver, e.g. `http://127.0.0.1:40123`: the
@@ -354,11 +347,16 @@ wait "$pid""#;
     }
 
     fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-        // Our own polling would drown everything else.
-        let lines: Vec<&str> = log.lines().filter(|l| !l.contains("GET /test/session/")).collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
+        log_tail_of(&self.log_path)
     }
+}
+
+/// The last lines the agent logged, without our own polling (which would
+/// drown everything else).
+fn log_tail_of(path: &Path) -> String {
+    let log = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.contains("GET /test/session/")).collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 impl Drop for TestAgent {
@@ -801,21 +799,10 @@ fn agent_binary() -> PathBuf {
     bin
 }
 
-fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-/// `N` distinct free loopback ports (all listeners held until all are picked).
-fn free_ports<const N: usize>() -> [u16; N] {
-    let listeners: Vec<TcpListener> =
-        (0..N).map(|_| TcpListener::bind(loopback(0)).expect("bind 127.0.0.1:0")).collect();
-    std::array::from_fn(|i| listeners[i].local_addr().expect("local_addr").port())
-}
-
 /// A minimal HTTP/1.1 GET: `(status, body)`.
 fn http_get(port: u16, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
     let bad = |msg: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, msg.to_owned());
-    let mut stream = TcpStream::connect_timeout(&loopback(port), HTTP_TIMEOUT)?;
+    let mut stream = TcpStream::connect_timeout(&crate::loopback::addr(port), HTTP_TIMEOUT)?;
     stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
     stream.set_write_timeout(Some(HTTP_TIMEOUT))?;
     write!(

@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod faults;
+pub mod loopback;
 pub mod memory;
 pub mod python;
 pub mod rotel;

@@ -14,11 +14,12 @@
 //! ```
 
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::loopback;
 use crate::python::{peers, without_proxies};
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -57,7 +58,7 @@ impl Rotel {
 
     fn spawn(forward_to: &str) -> Result<Rotel, String> {
         let bin = &peers().rotel;
-        let (http_port, grpc_port) = free_ports();
+        let [http_port, grpc_port] = loopback::free_ports::<2>();
         let tag = format!("{}-{http_port}", std::process::id());
         let log_path = std::env::temp_dir().join(format!("rotel-{tag}.log"));
         let pid_file = std::env::temp_dir().join(format!("rotel-{tag}.pid"));
@@ -94,20 +95,17 @@ wait "$pid""#;
             .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
         let stdin = child.stdin.take();
         let mut rotel = Rotel { child, stdin, http_port, grpc_port, log_path };
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = rotel.child.try_wait() {
-                return Err(format!("it exited with {status}; log:\n{}", rotel.log()));
-            }
-            let up = |port| TcpStream::connect_timeout(&loopback(port), Duration::from_secs(1)).is_ok();
-            if up(rotel.http_port) && up(rotel.grpc_port) {
-                return Ok(rotel);
-            }
-            if Instant::now() > deadline {
-                return Err(format!("it did not listen within {STARTUP_TIMEOUT:?}; log:\n{}", rotel.log()));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let up = |port| TcpStream::connect_timeout(&loopback::addr(port), Duration::from_secs(1)).is_ok();
+        let log_path = rotel.log_path.clone();
+        let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        loopback::wait_until_ready(
+            &mut rotel.child,
+            STARTUP_TIMEOUT,
+            Duration::from_millis(20),
+            || up(http_port) && up(grpc_port),
+            log,
+        )?;
+        Ok(rotel)
     }
 
     /// Base URL of rotel's OTLP/HTTP receiver (protobuf and JSON), e.g.
@@ -132,15 +130,4 @@ impl Drop for Rotel {
         drop(self.stdin.take());
         let _ = self.child.wait();
     }
-}
-
-fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-/// Two distinct free loopback ports (both listeners held until both are picked).
-fn free_ports() -> (u16, u16) {
-    let a = TcpListener::bind(loopback(0)).expect("bind 127.0.0.1:0");
-    let b = TcpListener::bind(loopback(0)).expect("bind 127.0.0.1:0");
-    (a.local_addr().expect("local_addr").port(), b.local_addr().expect("local_addr").port())
 }
