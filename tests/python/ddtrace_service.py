@@ -11,17 +11,14 @@ and sends its spans to the agent at DD_TRACE_AGENT_URL in Datadog's own protocol
 Prints "PORT <n>" once listening; exits, flushing its spans, when stdin closes.
 """
 
-import sys
-import threading
 import urllib.parse
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ddtrace.propagation.http import HTTPPropagator
 from ddtrace.trace import tracer
+from shop import QuietHandler, answer, fetch, serve
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         # Continue the caller's trace, if its headers carry one.
@@ -30,20 +27,9 @@ class Handler(BaseHTTPRequestHandler):
         name = "py." + url.path.strip("/")
         with tracer.trace(name, resource="GET " + url.path, span_type="web") as span:
             span.set_tag("span.kind", "server")
-            if url.path == "/checkout":
-                target = urllib.parse.parse_qs(url.query)["next"][0]
-                body = self.call(target)
-            elif url.path == "/stock":
-                body = b"7"
-            else:
-                span.set_tag("http.status_code", "404")
-                self.send_error(404)
-                return
-            span.set_tag("http.status_code", "200")
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            body = answer(url, self.call)
+            span.set_tag("http.status_code", "404" if body is None else "200")
+        self.reply(body)
 
     @staticmethod
     def call(target):
@@ -51,21 +37,8 @@ class Handler(BaseHTTPRequestHandler):
             span.set_tag("span.kind", "client")
             headers = {}
             HTTPPropagator.inject(span.context, headers)
-            with urllib.request.urlopen(urllib.request.Request(target, headers=headers), timeout=10) as response:
-                return response.read()
-
-    def log_message(self, *args):
-        pass  # keep the test's output clean
-
-
-def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print("PORT", server.server_address[1], flush=True)
-    sys.stdin.read()  # until the test closes our stdin (or dies)
-    server.shutdown()
-    tracer.shutdown()  # flushes what is still buffered
+            return fetch(target, headers)
 
 
 if __name__ == "__main__":
-    main()
+    serve(Handler, tracer.shutdown)

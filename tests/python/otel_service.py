@@ -11,17 +11,14 @@ exports OTLP/HTTP protobuf to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.
 Prints "PORT <n>" once listening; exits, flushing its spans, when stdin closes.
 """
 
-import sys
-import threading
 import urllib.parse
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from opentelemetry import propagate, trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind
+from shop import QuietHandler, answer, fetch, serve
 
 # Service name, exporter endpoint and propagators come from OTEL_* variables.
 provider = TracerProvider()
@@ -30,7 +27,7 @@ trace.set_tracer_provider(provider)
 tracer = trace.get_tracer("traced-tests.python")
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         # Continue the caller's trace, if its headers carry one.
@@ -38,20 +35,9 @@ class Handler(BaseHTTPRequestHandler):
         name = "py." + url.path.strip("/")
         with tracer.start_as_current_span(name, context=parent, kind=SpanKind.SERVER) as span:
             span.set_attribute("http.route", url.path)
-            if url.path == "/checkout":
-                target = urllib.parse.parse_qs(url.query)["next"][0]
-                body = self.call(target)
-            elif url.path == "/stock":
-                body = b"7"
-            else:
-                span.set_attribute("http.response.status_code", 404)
-                self.send_error(404)
-                return
-            span.set_attribute("http.response.status_code", 200)
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            body = answer(url, self.call)
+            span.set_attribute("http.response.status_code", 404 if body is None else 200)
+        self.reply(body)
 
     @staticmethod
     def call(target):
@@ -59,21 +45,8 @@ class Handler(BaseHTTPRequestHandler):
             span.set_attribute("url.full", target)
             headers = {}
             propagate.inject(headers)
-            with urllib.request.urlopen(urllib.request.Request(target, headers=headers), timeout=10) as response:
-                return response.read()
-
-    def log_message(self, *args):
-        pass  # keep the test's output clean
-
-
-def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print("PORT", server.server_address[1], flush=True)
-    sys.stdin.read()  # until the test closes our stdin (or dies)
-    server.shutdown()
-    provider.shutdown()  # flushes what is still buffered
+            return fetch(target, headers)
 
 
 if __name__ == "__main__":
-    main()
+    serve(Handler, provider.shutdown)
