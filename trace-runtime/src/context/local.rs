@@ -31,15 +31,18 @@ pub(crate) struct LocalTrace {
     pub(crate) service: Option<Cow<'static, str>>,
 }
 
-/// The span `traced` puts in a context: the span, and where its local root is.
+/// The span `traced` puts in a context for tracers other than its engine
+/// (whose spans carry their [`Root`] themselves): the span, and where its
+/// local root is.
 #[derive(Debug)]
 pub(crate) struct RootedSpan {
     span: AnySpan,
     root: Root,
 }
 
+/// Where a span's local root is, kept by the span itself.
 #[derive(Debug)]
-enum Root {
+pub(crate) enum Root {
     /// This span is the local root.
     Itself,
     /// The context holding the local root.
@@ -49,21 +52,20 @@ enum Root {
     Unknown,
 }
 
-impl RootedSpan {
-    /// A local root span.
-    pub(crate) fn root(span: AnySpan) -> Self {
-        let sc = opentelemetry::trace::Span::span_context(&span);
-        LAST_ROOT.set((sc.trace_id(), sc.span_id()));
-        RootedSpan { span, root: Root::Itself }
+impl Root {
+    /// The root of a span that is a local root itself.
+    pub(crate) fn itself(span: &SpanContext) -> Root {
+        LAST_ROOT.set((span.trace_id(), span.span_id()));
+        Root::Itself
     }
 
-    /// A span started under `parent`, in the same local trace.
-    pub(crate) fn child(span: AnySpan, parent: &Context) -> Self {
+    /// The root of a span started under `parent`, in the same local trace.
+    pub(crate) fn of_child(parent: &Context) -> Root {
         let parent_span = parent.span();
         let parent_sc = parent_span.span_context();
         // A direct child of the root this thread started last (a parent's
         // children, a loop of calls) knows its root without asking for it.
-        let root = if LAST_ROOT.get() == (parent_sc.trace_id(), parent_sc.span_id()) {
+        if LAST_ROOT.get() == (parent_sc.trace_id(), parent_sc.span_id()) {
             Root::At(parent.clone())
         } else if parent.is_telemetry_suppressed() {
             // Started from inside an exporter or processor, maybe while this
@@ -71,25 +73,52 @@ impl RootedSpan {
             Root::Unknown
         } else {
             Root::At(root_of_span(parent, &parent_span))
-        };
+        }
+    }
+
+    /// The root of a span started under `parent`: the span itself when the
+    /// parent is not a local span (none, or remote), else the parent's.
+    /// Only a recording span works out its root: raw spans started where
+    /// nothing records (inside an exporter, say) never ask anything.
+    pub(crate) fn under(span: &SpanContext, recording: bool, parent: &Context) -> Root {
+        if !recording {
+            return Root::Unknown;
+        }
+        let parent_span = parent.span();
+        let parent_sc = parent_span.span_context();
+        if !parent_sc.is_valid() || parent_sc.is_remote() {
+            Root::itself(span)
+        } else {
+            Root::of_child(parent)
+        }
+    }
+
+    /// Part of the span's `is_recording`: answers [`ask`] when it is asking.
+    #[inline]
+    pub(crate) fn answer_if_asked(&self) {
+        if ASKING.get() {
+            ASKING.set(false);
+            ANSWER.set(match self {
+                Root::Itself => Some(None),
+                Root::At(root) => Some(Some(root.clone())),
+                Root::Unknown => None,
+            });
+        }
+    }
+}
+
+impl RootedSpan {
+    /// `span`, whose local root is `root`.
+    pub(crate) fn new(span: AnySpan, root: Root) -> Self {
         RootedSpan { span, root }
     }
 
     /// A span started under `parent`: a local root when the parent is not a
     /// local span (none, or remote), else a child.
-    /// Only a recording span works out its root: raw spans started where
-    /// nothing records (inside an exporter, say) never ask anything.
     pub(crate) fn under(span: AnySpan, parent: &Context) -> Self {
-        if !opentelemetry::trace::Span::is_recording(&span) {
-            return RootedSpan { span, root: Root::Unknown };
-        }
-        let parent_span = parent.span();
-        let parent_sc = parent_span.span_context();
-        if !parent_sc.is_valid() || parent_sc.is_remote() {
-            RootedSpan::root(span)
-        } else {
-            RootedSpan::child(span, parent)
-        }
+        let recording = opentelemetry::trace::Span::is_recording(&span);
+        let root = Root::under(opentelemetry::trace::Span::span_context(&span), recording, parent);
+        RootedSpan { span, root }
     }
 }
 
@@ -126,7 +155,7 @@ fn root_of_span(cx: &Context, span: &SpanRef<'_>) -> Context {
 
 /// Asks the span in a context where its local root is. A span is only
 /// reachable through `SpanRef`, which cannot downcast; `is_recording` is a
-/// query with no effect on any span, so [`RootedSpan`] answers through it while
+/// query with no effect on any span, so [`RootedSpan`] and the engine's spans answer through it while
 /// [`ASKING`] is set, and any other span ignores the question.
 fn ask(span: &SpanRef<'_>) -> Option<Option<Context>> {
     ASKING.set(true);
@@ -148,14 +177,7 @@ impl opentelemetry::trace::Span for RootedSpan {
     }
 
     fn is_recording(&self) -> bool {
-        if ASKING.get() {
-            ASKING.set(false);
-            ANSWER.set(match &self.root {
-                Root::Itself => Some(None),
-                Root::At(root) => Some(Some(root.clone())),
-                Root::Unknown => None,
-            });
-        }
+        self.root.answer_if_asked();
         self.span.is_recording()
     }
 

@@ -11,7 +11,7 @@ use opentelemetry::Context;
 #[allow(deprecated)] // the old name stays public until the next major version
 pub use carry::spawn_context;
 pub use carry::{bind_current_span, in_current_span, run_in_span, CurrentSpanExt, InSpan};
-pub(crate) use local::{root_of, LocalTrace, RootedSpan};
+pub(crate) use local::{root_of, LocalTrace, Root, RootedSpan};
 
 use crate::SpanHandle;
 

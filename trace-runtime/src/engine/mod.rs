@@ -13,6 +13,7 @@
 //! Spans of a provider the user installed keep the SDK path entirely.
 
 mod collector;
+mod decision;
 mod ids;
 mod record;
 pub(crate) mod replay;
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::trace::{Event, Link, SpanBuilder, SpanContext, SpanKind, TraceContextExt, TraceFlags};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SdkTracer, ShouldSample};
+use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, SdkTracer, ShouldSample};
 
 use crate::callsite::Meta;
 use crate::tags::{self, TagSnapshot};
@@ -79,6 +80,8 @@ enum Message {
 /// One engine: the sampler, the hand-off and its collector thread.
 pub(crate) struct Engine {
     sampler: Sampler,
+    /// The sampler's rule, when the engine can apply it without asking.
+    rule: decision::Rule,
     /// The sampler may read attributes, links or the name: give it all of them.
     reads_attributes: bool,
     sender: SyncSender<Message>,
@@ -139,9 +142,10 @@ impl Engine {
             return None;
         }
         let reads_attributes = !replay::ignores_attributes(&sampler);
+        let rule = decision::Rule::of(&sampler);
         let lost: LossSink = Box::new(move |n, why| (loss)(n, why));
         LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(&books));
-        Some(Arc::new(Engine { sampler, reads_attributes, sender, closed: AtomicBool::new(false), books, lost }))
+        Some(Arc::new(Engine { sampler, rule, reads_attributes, sender, closed: AtomicBool::new(false), books, lost }))
     }
 
     fn hand_off(&self, context: SpanContext, record: Record) {
@@ -258,19 +262,29 @@ impl EngineTracer {
         } else {
             (new_trace_id(), None, TraceFlags::default())
         };
-        if engine.reads_attributes && (start.code.is_some() || start.tags.is_some()) {
-            // A custom sampler sees the attributes the SDK would give it.
-            let own = std::mem::take(&mut start.attributes);
-            start.attributes = span_attributes(start.code.take(), own, start.tags.take().as_ref());
-        }
-        let result = engine.sampler.should_sample(
-            Some(parent),
-            trace_id,
-            &start.name,
-            &start.kind,
-            &start.attributes,
-            &start.links,
-        );
+        let result = match engine.rule.decide(parent.has_active_span(), psc) {
+            // The SDK's own rule: its result, without building one to drop.
+            Some(sampled) => SamplingResult {
+                decision: if sampled { SamplingDecision::RecordAndSample } else { SamplingDecision::Drop },
+                attributes: Vec::new(),
+                trace_state: psc.trace_state().clone(),
+            },
+            None => {
+                if engine.reads_attributes && (start.code.is_some() || start.tags.is_some()) {
+                    // A custom sampler sees the attributes the SDK would give it.
+                    let own = std::mem::take(&mut start.attributes);
+                    start.attributes = span_attributes(start.code.take(), own, start.tags.take().as_ref());
+                }
+                engine.sampler.should_sample(
+                    Some(parent),
+                    trace_id,
+                    &start.name,
+                    &start.kind,
+                    &start.attributes,
+                    &start.links,
+                )
+            }
+        };
         let sampled = match result.decision {
             SamplingDecision::Drop => {
                 let context = SpanContext::new(trace_id, span_id, TraceFlags::default(), false, result.trace_state);

@@ -13,6 +13,7 @@ use opentelemetry_sdk::trace::{SamplingDecision, SdkTracer};
 
 use super::Engine;
 use crate::callsite::Meta;
+use crate::context::Root;
 use crate::tags::TagSnapshot;
 
 /// Attributes, events or links one span keeps at most of each, as the SDK's
@@ -72,6 +73,8 @@ impl Record {
 #[derive(Debug)]
 pub(crate) struct EngineSpan {
     context: SpanContext,
+    /// Where its local root is, for `current_root_span()`.
+    root: Root,
     /// `None` once ended, and for spans that record nothing. Inline, not
     /// boxed: the span is boxed once, into the `Context`, and that is all.
     open: Option<(Record, Arc<Engine>)>,
@@ -79,12 +82,17 @@ pub(crate) struct EngineSpan {
 
 impl EngineSpan {
     pub(crate) fn recording(context: SpanContext, record: Record, engine: Arc<Engine>) -> Self {
-        EngineSpan { context, open: Some((record, engine)) }
+        EngineSpan { context, root: Root::Unknown, open: Some((record, engine)) }
     }
 
     /// A span the sampler dropped (or started where nothing records).
     pub(crate) fn dropped(context: SpanContext) -> Self {
-        EngineSpan { context, open: None }
+        EngineSpan { context, root: Root::Unknown, open: None }
+    }
+
+    /// Tells the span where its local root is, once it is known to record.
+    pub(crate) fn set_root(&mut self, root: Root) {
+        self.root = root;
     }
 
     fn record(&mut self) -> Option<&mut Record> {
@@ -120,6 +128,7 @@ impl opentelemetry::trace::Span for EngineSpan {
     }
 
     fn is_recording(&self) -> bool {
+        self.root.answer_if_asked();
         self.open.is_some()
     }
 

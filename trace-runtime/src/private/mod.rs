@@ -16,7 +16,6 @@ mod instrumented;
 mod options;
 mod record;
 
-use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, Key, KeyValue};
 
 pub use crate::callsite::Meta;
@@ -31,9 +30,9 @@ pub use opentelemetry::trace::SpanKind;
 pub use options::{IntoLinks, IntoParent, Options, Parent};
 pub use record::{Arg, RecordArg, ResultTag, Ret, RetResultKind, RetValueKind, ReturnValue, SkipArg, ValueTag};
 
-use crate::dispatch::{self, AnySpan};
+use crate::dispatch;
 use crate::metrics::Call;
-use crate::span::start::{start_span, start_span_or_skip, SpanSpec, Started};
+use crate::span::start::{start_span, start_span_or_skip, RecordAttribute, SpanSpec, Started};
 
 /// Records the `attrs(..)` and `args` of a traced function; only called when
 /// the span is recording (or, for a function returning a future, when it is
@@ -43,7 +42,7 @@ pub struct Recorder<'a> {
 }
 
 enum Target<'a> {
-    Span(&'a mut AnySpan),
+    Span(&'a mut dyn RecordAttribute),
     List(&'a mut Vec<KeyValue>),
 }
 
@@ -53,7 +52,7 @@ impl Recorder<'_> {
         if let Some(value) = value.to_attribute_value() {
             let kv = KeyValue::new(Key::from_static_str(key), value);
             match &mut self.target {
-                Target::Span(span) => span.set_attribute(kv),
+                Target::Span(span) => span.record_attribute(kv),
                 Target::List(list) => list.push(kv),
             }
         }
@@ -192,7 +191,7 @@ fn start_span_of(
     meta: &'static Meta,
     options: Options,
     recorded: Vec<KeyValue>,
-    record: impl FnOnce(&mut AnySpan),
+    record: impl FnOnce(&mut dyn RecordAttribute),
     body: Body,
 ) -> Option<Context> {
     // The `code.*` attributes are added by `start_span` once it knows the

@@ -7,8 +7,8 @@ use opentelemetry::trace::{Link, SpanBuilder, SpanContext, SpanKind, TraceContex
 use opentelemetry::{Context, KeyValue};
 
 use crate::callsite::Meta;
-use crate::context::{root_of, LocalTrace, RootedSpan};
-use crate::dispatch::{self, AnySpan, AnyTracer};
+use crate::context::{root_of, LocalTrace, Root, RootedSpan};
+use crate::dispatch::{self, AnyTracer};
 use crate::engine::{self, new_span_id, new_trace_id};
 use crate::propagation::datadog::PropagationError;
 use crate::tags;
@@ -80,7 +80,11 @@ pub(crate) enum Started {
 ///
 /// `record` runs only when the span is recording: it is where the expensive
 /// attributes (user expressions, formatting) are evaluated.
-pub(crate) fn start_span(spec: SpanSpec, parent: &Context, record: impl FnOnce(&mut AnySpan)) -> Option<Context> {
+pub(crate) fn start_span(
+    spec: SpanSpec,
+    parent: &Context,
+    record: impl FnOnce(&mut dyn RecordAttribute),
+) -> Option<Context> {
     match start_span_or_skip(spec, parent, record)? {
         Started::Span(cx) => Some(cx),
         Started::Skipped => Some(parent.clone()),
@@ -92,7 +96,7 @@ pub(crate) fn start_span(spec: SpanSpec, parent: &Context, record: impl FnOnce(&
 pub(crate) fn start_span_or_skip(
     mut spec: SpanSpec,
     parent: &Context,
-    record: impl FnOnce(&mut AnySpan),
+    record: impl FnOnce(&mut dyn RecordAttribute),
 ) -> Option<Started> {
     // A new trace inherits no service (explicit, else the resource's), and
     // must shadow a service the caller's context carries.
@@ -140,13 +144,15 @@ pub(crate) fn start_span_or_skip(
             .as_ref()
             .filter(|service| resource_service.is_none_or(|r| **r != ***service))
             .map(|service| KeyValue::new("service.name", service.clone()));
-        let mut span = match tracer {
+        let local_error = || local_root.then(|| build_parent.get::<PropagationError>().map(|e| e.0)).flatten();
+        let cx = match tracer {
             // The engine keeps the call site and the tags by reference: the
-            // attributes are built by its collector, off this thread.
+            // attributes are built by its collector, off this thread. Its
+            // span carries its root itself, and goes into the context as it is.
             AnyTracer::Own(engine) => {
                 let mut attributes = std::mem::take(&mut spec.attributes);
                 attributes.extend(service_attribute);
-                AnySpan::Own(engine.start(
+                let span = engine.start(
                     build_parent,
                     engine::Start {
                         name: spec.name,
@@ -158,7 +164,11 @@ pub(crate) fn start_span_or_skip(
                         start_time: None,
                         events: Vec::new(),
                     },
-                ))
+                );
+                make_current(span, parent, local_root, local_error, record, |mut span, root| {
+                    span.set_root(root);
+                    span
+                })
             }
             _ => {
                 let mut attributes = spec.take_attributes(usize::from(service_attribute.is_some()) + tags::count());
@@ -172,27 +182,9 @@ pub(crate) fn start_span_or_skip(
                 if !spec.links.is_empty() {
                     builder = builder.with_links(spec.links);
                 }
-                tracer.build(builder, build_parent)
+                let span = tracer.build(builder, build_parent);
+                make_current(span, parent, local_root, local_error, record, RootedSpan::new)
             }
-        };
-        let recording = opentelemetry::trace::Span::is_recording(&span);
-        let cx = if recording {
-            record(&mut span);
-            // Only a local root under a caller looks (a lookup per root, not per span).
-            if let Some(error) = local_root.then(|| build_parent.get::<PropagationError>()).flatten() {
-                opentelemetry::trace::Span::set_attribute(&mut span, KeyValue::new(PropagationError::KEY, error.0));
-            }
-            // The span carries its local root: no context entry per root.
-            let span = if local_root { RootedSpan::root(span) } else { RootedSpan::child(span, parent) };
-            parent.with_span(span)
-        } else {
-            // Sampled out: all that descendants and propagation need is the
-            // span context. Keeping only that skips boxing the span (one
-            // allocation and a large move); ending a span that records
-            // nothing does nothing, so it can go now.
-            let span_context = opentelemetry::trace::Span::span_context(&span).clone();
-            drop(span);
-            parent.with_remote_span_context(span_context)
         };
         Started::Span(if changes_service {
             // Descendants inherit the service through the context.
@@ -202,6 +194,53 @@ pub(crate) fn start_span_or_skip(
             cx
         })
     })
+}
+
+/// Where the attributes `#[traced]` records at start go: the span just
+/// started, whichever tracer made it.
+pub(crate) trait RecordAttribute {
+    fn record_attribute(&mut self, attribute: KeyValue);
+}
+
+impl<S: opentelemetry::trace::Span> RecordAttribute for S {
+    fn record_attribute(&mut self, attribute: KeyValue) {
+        self.set_attribute(attribute);
+    }
+}
+
+/// The context that holds `span` under `parent`, once its start attributes
+/// are recorded and it knows its local root (`rooted` puts that in the
+/// span). A span that records nothing only leaves its span context.
+#[inline(always)]
+fn make_current<S, R>(
+    mut span: S,
+    parent: &Context,
+    local_root: bool,
+    propagation_error: impl FnOnce() -> Option<&'static str>,
+    record: impl FnOnce(&mut dyn RecordAttribute),
+    rooted: impl FnOnce(S, Root) -> R,
+) -> Context
+where
+    S: opentelemetry::trace::Span,
+    R: opentelemetry::trace::Span + Send + Sync + 'static,
+{
+    if !span.is_recording() {
+        // Sampled out: all that descendants and propagation need is the
+        // span context. Keeping only that skips boxing the span (one
+        // allocation and a large move); ending a span that records
+        // nothing does nothing, so it can go now.
+        let span_context = span.span_context().clone();
+        drop(span);
+        return parent.with_remote_span_context(span_context);
+    }
+    record(&mut span);
+    // Only a local root under a caller looks (a lookup per root, not per span).
+    if let Some(error) = propagation_error() {
+        span.set_attribute(KeyValue::new(PropagationError::KEY, error));
+    }
+    // The span carries its local root: no context entry per root.
+    let root = if local_root { Root::itself(span.span_context()) } else { Root::of_child(parent) };
+    parent.with_span(rooted(span, root))
 }
 
 #[cfg(test)]
