@@ -1,51 +1,31 @@
-//! The collector thread: takes finished records out of the hand-off and
+//! The collector thread: takes finished records off the hand-off's lanes and
 //! builds the SDK's span from each, with the ids, sampling decision and
 //! timestamps the engine recorded, then ends it, which gives the `SpanData`
 //! to every processor of the provider (on_start, then on_end, both here).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::Receiver;
 
 use opentelemetry::trace::{Span as _, SpanBuilder, SpanContext, TraceContextExt, TraceState, Tracer};
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::{SamplingResult, SdkTracer};
 
+use super::handoff::HandOff;
 use super::record::{Extra, Record};
 use super::replay::{with_preset, Preset};
-use super::{span_attributes, Books, Lost, Message};
+use super::{span_attributes, Books, Lost};
 
-/// Runs until [`Message::Stop`] (or every sender is gone).
-pub(super) fn run(receiver: &Receiver<Message>, tracer: &SdkTracer, lost: &dyn Fn(u64, Lost), books: &Books) {
+/// Runs until the hand-off is stopped.
+pub(super) fn run(handoff: &HandOff, tracer: &SdkTracer, lost: &dyn Fn(u64, Lost), books: &Books) {
     // Spans processors or exporters start here must not come back to us.
     let _suppressed = Context::new().with_telemetry_suppressed().attach();
-    while let Ok(message) = receiver.recv() {
-        if !handle(message, tracer, lost, books) {
-            // Deliver whatever raced in before the stop, then go.
-            while let Ok(message) = receiver.try_recv() {
-                handle(message, tracer, lost, books);
-            }
-            return;
+    handoff.run(|(context, record)| {
+        // A panicking processor loses this span only, not the collector.
+        if catch_unwind(AssertUnwindSafe(|| deliver(tracer, context, record, lost))).is_err() {
+            lost(1, Lost::Panicked);
         }
-    }
-}
-
-/// False on [`Message::Stop`].
-fn handle(message: Message, tracer: &SdkTracer, lost: &dyn Fn(u64, Lost), books: &Books) -> bool {
-    match message {
-        Message::Span(context, record) => {
-            // A panicking processor loses this span only, not the collector.
-            if catch_unwind(AssertUnwindSafe(|| deliver(tracer, context, record, lost))).is_err() {
-                lost(1, Lost::Panicked);
-            }
-            // Only now: the processors already count it (queued or lost).
-            books.delivered();
-        }
-        Message::Flush(done) => {
-            let _ = done.try_send(());
-        }
-        Message::Stop => return false,
-    }
-    true
+        // Only now: the processors already count it (queued or lost).
+        books.delivered();
+    });
 }
 
 fn deliver(tracer: &SdkTracer, context: SpanContext, record: Record, lost: &dyn Fn(u64, Lost)) {

@@ -14,15 +14,15 @@
 
 mod collector;
 mod decision;
+mod handoff;
 mod ids;
 mod record;
 pub(crate) mod replay;
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use opentelemetry::trace::{Event, Link, SpanBuilder, SpanContext, SpanKind, TraceContextExt, TraceFlags};
 use opentelemetry::{Context, KeyValue};
@@ -30,6 +30,7 @@ use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, SdkTra
 
 use crate::callsite::Meta;
 use crate::tags::{self, TagSnapshot};
+use handoff::HandOff;
 pub(crate) use ids::{new_span_id, new_trace_id};
 pub(crate) use record::EngineSpan;
 use record::{Extra, ParentRef, Record};
@@ -66,17 +67,6 @@ pub(crate) enum Lost {
 /// Counts spans the engine could not deliver.
 pub(crate) type LossSink = Box<dyn Fn(u64, Lost) + Send + Sync>;
 
-// The span variant is the hot one, moved into a slot allocated once with the
-// hand-off: boxing it to shrink the enum would cost an allocation per span.
-#[allow(clippy::large_enum_variant)]
-enum Message {
-    Span(SpanContext, Record),
-    /// Answered once everything sent before it was given to the processors.
-    Flush(SyncSender<()>),
-    /// Deliver what is queued, then stop.
-    Stop,
-}
-
 /// One engine: the sampler, the hand-off and its collector thread.
 pub(crate) struct Engine {
     sampler: Sampler,
@@ -84,7 +74,9 @@ pub(crate) struct Engine {
     rule: decision::Rule,
     /// The sampler may read attributes, links or the name: give it all of them.
     reads_attributes: bool,
-    sender: SyncSender<Message>,
+    handoff: Arc<HandOff>,
+    /// The most spans the hand-off holds.
+    capacity: u64,
     closed: AtomicBool,
     /// Shared with the collector, which takes delivered spans off it.
     books: Arc<Books>,
@@ -129,14 +121,15 @@ impl Engine {
     /// [`replay::ReplayIds`]). `None` when the thread cannot be started: the
     /// caller keeps the SDK path.
     pub(crate) fn start(tracer: SdkTracer, sampler: Sampler, capacity: usize, lost: LossSink) -> Option<Arc<Engine>> {
-        let (sender, receiver) = mpsc::sync_channel(capacity.clamp(1, HANDOFF_CAPACITY));
+        let handoff = Arc::new(HandOff::new());
         let loss = Arc::new(lost);
         let collector_loss = Arc::clone(&loss);
         let books = Arc::new(Books::default());
         let collector_books = Arc::clone(&books);
-        let spawned = std::thread::Builder::new()
-            .name("trace-runtime-collector".to_owned())
-            .spawn(move || collector::run(&receiver, &tracer, &|n, why| (collector_loss)(n, why), &collector_books));
+        let collector_handoff = Arc::clone(&handoff);
+        let spawned = std::thread::Builder::new().name("trace-runtime-collector".to_owned()).spawn(move || {
+            collector::run(&collector_handoff, &tracer, &|n, why| (collector_loss)(n, why), &collector_books)
+        });
         if let Err(error) = spawned {
             eprintln!("trace-runtime: could not start the span collector thread ({error}); spans take the SDK path");
             return None;
@@ -145,7 +138,17 @@ impl Engine {
         let rule = decision::Rule::of(&sampler);
         let lost: LossSink = Box::new(move |n, why| (loss)(n, why));
         LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(&books));
-        Some(Arc::new(Engine { sampler, rule, reads_attributes, sender, closed: AtomicBool::new(false), books, lost }))
+        let capacity = capacity.clamp(1, HANDOFF_CAPACITY) as u64;
+        Some(Arc::new(Engine {
+            sampler,
+            rule,
+            reads_attributes,
+            handoff,
+            capacity,
+            closed: AtomicBool::new(false),
+            books,
+            lost,
+        }))
     }
 
     fn hand_off(&self, context: SpanContext, record: Record) {
@@ -155,10 +158,17 @@ impl Engine {
             self.books.delivered();
             return; // counted lost when the engine closed
         }
-        let refused = match self.sender.try_send(Message::Span(context, record)) {
-            Ok(()) => return,
-            Err(TrySendError::Full(_)) => Lost::Full,
-            Err(TrySendError::Disconnected(_)) => Lost::AfterShutdown,
+        let queued = before / ONE_QUEUED;
+        let refused = if queued >= self.capacity {
+            Lost::Full
+        } else if self.handoff.push((context, record)) {
+            if (queued + 1) * 2 >= self.capacity {
+                // Half full: the collector sweeps now, not at its next tick.
+                self.handoff.wake();
+            }
+            return;
+        } else {
+            Lost::AfterShutdown
         };
         self.books.delivered();
         (self.lost)(1, refused);
@@ -167,22 +177,7 @@ impl Engine {
     /// Waits until every span ended so far was given to the processors, or
     /// `deadline`. Returns false on timeout.
     pub(crate) fn flush(&self, deadline: Instant) -> bool {
-        let (done, wait) = mpsc::sync_channel(1);
-        let mut message = Message::Flush(done);
-        loop {
-            match self.sender.try_send(message) {
-                Ok(()) => break,
-                Err(TrySendError::Disconnected(_)) => return true,
-                Err(TrySendError::Full(back)) => {
-                    if Instant::now() >= deadline {
-                        return false;
-                    }
-                    message = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        }
-        wait.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_ok()
+        self.handoff.flush(deadline)
     }
 
     /// Stops taking spans (later ones are counted lost), delivers what is
@@ -197,8 +192,8 @@ impl Engine {
             (self.lost)(open, Lost::AfterShutdown);
         }
         let delivered = self.flush(deadline);
-        // Whatever raced past the flag is delivered by the collector before it stops.
-        let _ = self.sender.try_send(Message::Stop);
+        // Whatever raced past the flag is delivered by the collector's last sweep.
+        self.handoff.stop();
         delivered
     }
 }
@@ -358,6 +353,7 @@ mod tests {
     use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanProcessor};
 
     use super::*;
+    use std::time::Duration;
 
     /// Counts the spans the provider's processors are given.
     #[derive(Debug, Clone, Default)]

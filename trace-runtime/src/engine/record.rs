@@ -175,3 +175,18 @@ impl Drop for EngineSpan {
         }
     }
 }
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn sizes() {
+        eprintln!(
+            "Record {} EngineSpan {} SpanContext {} Root {} SdkTracer {} Context {}",
+            std::mem::size_of::<super::Record>(),
+            std::mem::size_of::<super::EngineSpan>(),
+            std::mem::size_of::<opentelemetry::trace::SpanContext>(),
+            std::mem::size_of::<crate::context::Root>(),
+            std::mem::size_of::<opentelemetry_sdk::trace::SdkTracer>(),
+            std::mem::size_of::<opentelemetry::Context>()
+        );
+    }
+}
