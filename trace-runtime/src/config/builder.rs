@@ -963,7 +963,9 @@ impl Builder {
         let meters = crate::export::metrics::build(&config.metrics, resource.clone(), self.metric_readers)?;
         let logs = crate::export::logs::build(&config.logs, resource, self.log_exporters, shelf)?;
         let provider = builder.build();
-        let (engine, engine_tally) = start_engine(&provider, &config.sampler, config.batch.max_queue_size);
+        let sampler_built_here = self.settings.sampler.is_none();
+        let (engine, engine_tally) =
+            start_engine(&provider, &config.sampler, sampler_built_here, config.batch.max_queue_size);
         let service = Arc::from(config.service_name());
         // Declaring the sampler lets spans it is known to drop skip the SDK.
         let installed = match &engine {
@@ -1009,7 +1011,12 @@ impl Builder {
 /// its collector hands them to the provider's processors. Its hand-off holds
 /// as many finished spans as an export queue (`capacity`), up to
 /// [`HANDOFF_CAPACITY`]: its slots are allocated up front.
-fn start_engine(provider: &SdkTracerProvider, sampler: &Sampler, capacity: usize) -> (Option<Arc<Engine>>, Arc<Tally>) {
+fn start_engine(
+    provider: &SdkTracerProvider,
+    sampler: &Sampler,
+    sampler_built_here: bool,
+    capacity: usize,
+) -> (Option<Arc<Engine>>, Arc<Tally>) {
     let tally = Tally::losses_only("the span engine");
     let books = Arc::clone(&tally);
     let lost = Box::new(move |spans, why| {
@@ -1021,7 +1028,7 @@ fn start_engine(provider: &SdkTracerProvider, sampler: &Sampler, capacity: usize
         books.lost(spans, why);
     });
     let tracer = provider.tracer_with_scope(dispatch::scope());
-    (Engine::start(tracer, sampler.clone(), capacity.min(HANDOFF_CAPACITY), lost), tally)
+    (Engine::start(tracer, sampler.clone(), sampler_built_here, capacity.min(HANDOFF_CAPACITY), lost), tally)
 }
 
 /// Applies the propagators and the error-backtrace switch: the configured

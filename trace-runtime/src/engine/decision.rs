@@ -15,24 +15,29 @@ use opentelemetry_sdk::trace::Sampler;
 pub(crate) enum Rule {
     AlwaysOn,
     AlwaysOff,
-    /// `ParentBased` whose root sampler is always on (`true`) or always off.
-    ParentBased(bool),
+    /// `ParentBased`: a span with a parent follows it; a root is sampled
+    /// (`Some(true)`), dropped (`Some(false)`), or the root sampler is asked.
+    ParentBased(Option<bool>),
     /// Anything else: the sampler is asked.
     Ask,
 }
 
 impl Rule {
-    pub(crate) fn of(sampler: &Sampler) -> Rule {
+    /// The rule of `sampler`. `built_here`: traced built it (the default, or
+    /// `OTEL_TRACES_SAMPLER`), so a parent-based root sampler is known by its
+    /// `Debug` form; one passed in code may be the user's own type printing
+    /// the same, and is asked for roots.
+    pub(crate) fn of(sampler: &Sampler, built_here: bool) -> Rule {
         match sampler {
             Sampler::AlwaysOn => Rule::AlwaysOn,
             Sampler::AlwaysOff => Rule::AlwaysOff,
-            // The root sampler is a `dyn ShouldSample`: the SDK's own are
-            // known by their `Debug` form (`ParentBased(AlwaysOn)`).
-            Sampler::ParentBased(_) => match format!("{sampler:?}").as_str() {
-                "ParentBased(AlwaysOn)" => Rule::ParentBased(true),
-                "ParentBased(AlwaysOff)" => Rule::ParentBased(false),
-                _ => Rule::Ask,
+            Sampler::ParentBased(_) if built_here => match format!("{sampler:?}").as_str() {
+                "ParentBased(AlwaysOn)" => Rule::ParentBased(Some(true)),
+                "ParentBased(AlwaysOff)" => Rule::ParentBased(Some(false)),
+                _ => Rule::ParentBased(None),
             },
+            // Whatever its root sampler, a span with a parent follows it.
+            Sampler::ParentBased(_) => Rule::ParentBased(None),
             _ => Rule::Ask,
         }
     }
@@ -47,7 +52,7 @@ impl Rule {
             Rule::AlwaysOn => Some(true),
             Rule::AlwaysOff => Some(false),
             Rule::ParentBased(_) if has_span => Some(parent.is_sampled()),
-            Rule::ParentBased(root) => Some(root),
+            Rule::ParentBased(root) => root,
             Rule::Ask => None,
         }
     }
@@ -55,7 +60,7 @@ impl Rule {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+    use opentelemetry::trace::{SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState};
     use opentelemetry::Context;
     use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
 
@@ -82,23 +87,52 @@ mod tests {
             Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
         ];
         for sampler in &samplers {
-            let rule = Rule::of(sampler);
-            assert_ne!(rule, Rule::Ask, "{sampler:?}");
-            for parent in &parents {
-                let sdk = sampler.should_sample(
-                    Some(parent),
-                    TraceId::from(9_u128),
-                    "n",
-                    &opentelemetry::trace::SpanKind::Internal,
-                    &[],
-                    &[],
-                );
-                let span = parent.span();
-                let ours = rule.decide(parent.has_active_span(), span.span_context());
-                assert_eq!(ours, Some(sdk.decision == SamplingDecision::RecordAndSample), "{sampler:?} {parent:?}");
+            for built_here in [true, false] {
+                let rule = Rule::of(sampler, built_here);
+                for parent in &parents {
+                    let sdk =
+                        sampler.should_sample(Some(parent), TraceId::from(9_u128), "n", &SpanKind::Internal, &[], &[]);
+                    let span = parent.span();
+                    let sampled = sdk.decision == SamplingDecision::RecordAndSample;
+                    match rule.decide(parent.has_active_span(), span.span_context()) {
+                        Some(ours) => assert_eq!(ours, sampled, "{sampler:?} {parent:?}"),
+                        // Only a root of a sampler passed in code is asked.
+                        None => assert!(!built_here && !parent.has_active_span(), "{sampler:?} {parent:?}"),
+                    }
+                }
             }
         }
-        assert_eq!(Rule::of(&Sampler::TraceIdRatioBased(0.5)), Rule::Ask);
-        assert_eq!(Rule::of(&Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.5)))), Rule::Ask);
+        assert_eq!(Rule::of(&Sampler::TraceIdRatioBased(0.5), true), Rule::Ask);
+        let ratio_roots = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.5)));
+        assert_eq!(Rule::of(&ratio_roots, true), Rule::ParentBased(None));
+    }
+
+    /// A sampler of the user's own whose `Debug` reads like the SDK's is
+    /// still asked for roots, when it was passed in code.
+    #[test]
+    fn a_root_sampler_passed_in_code_is_asked() {
+        #[derive(Debug, Clone)]
+        struct AlwaysOn;
+        impl ShouldSample for AlwaysOn {
+            fn should_sample(
+                &self,
+                _: Option<&Context>,
+                _: TraceId,
+                _: &str,
+                _: &SpanKind,
+                _: &[opentelemetry::KeyValue],
+                _: &[opentelemetry::trace::Link],
+            ) -> opentelemetry_sdk::trace::SamplingResult {
+                opentelemetry_sdk::trace::SamplingResult {
+                    decision: SamplingDecision::Drop,
+                    attributes: Vec::new(),
+                    trace_state: TraceState::default(),
+                }
+            }
+        }
+        let sampler = Sampler::ParentBased(Box::new(AlwaysOn));
+        assert_eq!(format!("{sampler:?}"), "ParentBased(AlwaysOn)");
+        assert_eq!(Rule::of(&sampler, false), Rule::ParentBased(None));
+        assert_eq!(Rule::of(&sampler, false).decide(false, &SpanContext::empty_context()), None);
     }
 }

@@ -116,11 +116,18 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Starts the collector thread, which builds spans with `tracer` (from a
+    /// Starts the collector thread (`sampler_built_here`: see
+    /// [`decision::Rule::of`]), which builds spans with `tracer` (from a
     /// provider built with [`replay::ReplaySampler`] and
     /// [`replay::ReplayIds`]). `None` when the thread cannot be started: the
     /// caller keeps the SDK path.
-    pub(crate) fn start(tracer: SdkTracer, sampler: Sampler, capacity: usize, lost: LossSink) -> Option<Arc<Engine>> {
+    pub(crate) fn start(
+        tracer: SdkTracer,
+        sampler: Sampler,
+        sampler_built_here: bool,
+        capacity: usize,
+        lost: LossSink,
+    ) -> Option<Arc<Engine>> {
         let handoff = Arc::new(HandOff::new());
         let loss = Arc::new(lost);
         let collector_loss = Arc::clone(&loss);
@@ -135,7 +142,7 @@ impl Engine {
             return None;
         }
         let reads_attributes = !replay::ignores_attributes(&sampler);
-        let rule = decision::Rule::of(&sampler);
+        let rule = decision::Rule::of(&sampler, sampler_built_here);
         let lost: LossSink = Box::new(move |n, why| (loss)(n, why));
         LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(&books));
         let capacity = capacity.clamp(1, HANDOFF_CAPACITY) as u64;
@@ -386,7 +393,7 @@ mod tests {
         let books = Arc::clone(&losses);
         let lost: LossSink = Box::new(move |n, why| books.lock().unwrap_or_else(|e| e.into_inner()).push((n, why)));
         let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "engine-test");
-        let engine = Engine::start(tracer, Sampler::AlwaysOn, capacity, lost).expect("collector thread");
+        let engine = Engine::start(tracer, Sampler::AlwaysOn, true, capacity, lost).expect("collector thread");
         (engine, ended, losses)
     }
 
@@ -453,7 +460,7 @@ mod tests {
             .with_span_processor(gate.clone())
             .build();
         let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "engine-test");
-        let engine = Engine::start(tracer, Sampler::AlwaysOn, 16, Box::new(|_, _| {})).expect("collector thread");
+        let engine = Engine::start(tracer, Sampler::AlwaysOn, true, 16, Box::new(|_, _| {})).expect("collector thread");
         let open = start(&engine, "still open");
         for _ in 0..3 {
             start(&engine, "ended").end();
