@@ -17,7 +17,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TraceState, Tracer};
+use opentelemetry::trace::{
+    Link, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
+};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, SdkTracerProvider, ShouldSample, SpanData};
 use trace_runtime::testing::SpanDataExt;
@@ -77,11 +79,29 @@ fn dropped() -> Vec<Inside> {
     seen
 }
 
+/// A fixed span context to link to, the same on both paths.
+fn link_target() -> SpanContext {
+    SpanContext::new(
+        TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
+        SpanId::from_hex("b7ad6b7169203331").unwrap(),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    )
+}
+
+/// A server span with a link: the sampler is given its kind and link.
+#[traced(kind = server, links = link_target())]
+fn linked_server() -> Vec<Inside> {
+    vec![inside("linked_server")]
+}
+
 /// Every call of the scenario as a root (or under the remote parent).
 fn scenario() -> Vec<Inside> {
     let mut seen = outer();
     seen.extend(record_only());
     seen.extend(dropped());
+    seen.extend(linked_server());
     seen
 }
 
@@ -146,7 +166,7 @@ struct Kept {
     local_parent: bool,
 }
 
-fn kept(spans: &[SpanData], remote: Option<(TraceId, opentelemetry::trace::SpanId)>) -> Vec<Kept> {
+fn kept(spans: &[SpanData], remote: Option<(TraceId, SpanId)>) -> Vec<Kept> {
     let mut kept: Vec<Kept> = spans
         .iter()
         .map(|s| Kept {
@@ -167,7 +187,7 @@ fn kept(spans: &[SpanData], remote: Option<(TraceId, opentelemetry::trace::SpanI
 /// One remote caller: a `traceparent` (sampled or not) and a `tracestate`.
 struct Remote {
     headers: HashMap<String, String>,
-    ids: (TraceId, opentelemetry::trace::SpanId),
+    ids: (TraceId, SpanId),
 }
 
 fn remote(trace_id: &str, sampled: bool) -> Remote {
@@ -177,10 +197,7 @@ fn remote(trace_id: &str, sampled: bool) -> Remote {
         ("traceparent".to_owned(), format!("00-{trace_id}-{span_id}-{flags}")),
         ("tracestate".to_owned(), "vendor=remote".to_owned()),
     ]);
-    Remote {
-        headers,
-        ids: (TraceId::from_hex(trace_id).unwrap(), opentelemetry::trace::SpanId::from_hex(span_id).unwrap()),
-    }
+    Remote { headers, ids: (TraceId::from_hex(trace_id).unwrap(), SpanId::from_hex(span_id).unwrap()) }
 }
 
 /// Everything one path produced for a case.
@@ -264,13 +281,16 @@ fn samplers_decide_on_the_engine_exactly_as_on_the_sdk() {
         let engine = on_engine(sampler, parent.as_ref());
         assert_eq!(engine, sdk, "{case}: the engine decided differently from the SDK");
         if matches!(sampler, Sampler::AlwaysOn) && parent.is_none() {
-            assert_eq!(sdk.kept.len(), 8, "the SDK's path did record: {sdk:?}");
+            assert_eq!(sdk.kept.len(), 9, "the SDK's path did record: {sdk:?}");
         }
     }
 
     // The comparison is not vacuous: both paths kept and dropped something.
     let on = on_engine(&Sampler::AlwaysOn, None);
-    assert_eq!(names(&on), ["dropped", "inner", "inner", "inner", "manual", "outer", "raw", "record_only"]);
+    assert_eq!(
+        names(&on),
+        ["dropped", "inner", "inner", "inner", "linked_server", "manual", "outer", "raw", "record_only"]
+    );
     assert!(on.inside.iter().all(|i| i.recording && i.sampled));
     let off = on_engine(&Sampler::AlwaysOff, None);
     assert!(off.kept.is_empty() && off.inside.iter().all(|i| !i.recording && !i.sampled));
@@ -278,9 +298,9 @@ fn samplers_decide_on_the_engine_exactly_as_on_the_sdk() {
     // continues the caller's trace and carries its trace state.
     let remote_parent = remote(high, true);
     let followed = on_engine(&parent_based(Sampler::AlwaysOff), Some(&remote_parent));
-    assert_eq!(followed.kept.len(), 8);
+    assert_eq!(followed.kept.len(), 9);
     assert!(followed.kept.iter().all(|k| k.trace_state == "vendor=remote"));
-    assert_eq!(followed.kept.iter().filter(|k| k.under_remote).count(), 3, "{:?}", followed.kept);
+    assert_eq!(followed.kept.iter().filter(|k| k.under_remote).count(), 4, "{:?}", followed.kept);
 
     // A custom sampler at the root position: given the same inputs on both
     // paths, its decisions (drop, record only, record and sample) applied
@@ -296,16 +316,18 @@ fn samplers_decide_on_the_engine_exactly_as_on_the_sdk() {
         assert_eq!(engine, sdk, "custom sampler, remote parent: {}", parent.is_some());
         assert_eq!(engine_given, sdk_given, "the custom sampler was given different inputs");
         if parent.is_none() {
-            // It decided for the three roots, and was given their `code.*`.
+            // It decided for the four roots, and was given their `code.*`,
+            // kind and links.
             let roots: Vec<&str> = engine_given.iter().map(|g| g.0.as_str()).collect();
-            assert_eq!(roots, ["outer", "record_only", "dropped"]);
+            assert_eq!(roots, ["outer", "record_only", "dropped", "linked_server"]);
             assert!(engine_given.iter().all(|g| g.2.iter().any(|a| a.starts_with("code.function.name="))));
+            assert_eq!((engine_given[3].1.as_str(), engine_given[3].3), ("Server", 1));
             // Record-only: recording inside, not sampled; its child follows
             // the unsampled parent and is dropped.
             let record_only = engine.inside.iter().find(|i| i.name == "record_only").unwrap();
             assert!(record_only.recording && !record_only.sampled);
             let sampled: Vec<&str> = engine.kept.iter().filter(|k| k.sampled).map(|k| k.name.as_str()).collect();
-            assert_eq!(sampled, ["inner", "manual", "outer", "raw"]);
+            assert_eq!(sampled, ["inner", "linked_server", "manual", "outer", "raw"]);
         } else {
             assert!(engine_given.is_empty(), "a parent-based root sampler is not asked under a parent");
         }
