@@ -81,6 +81,7 @@ fn out_of_order_guards_foreign_threads_and_late_spans() {
     // OpenTelemetry span.
     let moved = trace_runtime::span("moved").start();
     run_in_span(&moved, leaf);
+    let kept_here = moved.clone();
     let raw = opentelemetry::global::tracer("raw-lib").start("raw.moved");
     std::thread::spawn(move || {
         moved.set_attribute("ended.on", "other thread");
@@ -91,6 +92,15 @@ fn out_of_order_guards_foreign_threads_and_late_spans() {
     })
     .join()
     .unwrap();
+    // Ended elsewhere: later changes and a second end are ignored.
+    kept_here.set_attribute("after.end", true);
+    kept_here.end();
+    // A guard's span ended early through its handle stays current until the
+    // guard drops (the context still holds it), and ends once.
+    let early = trace_runtime::span("ended.early").enter();
+    early.handle().end();
+    leaf();
+    drop(early);
     let after = trace_runtime::span("after").enter();
     after.finish();
 
@@ -105,7 +115,7 @@ fn out_of_order_guards_foreign_threads_and_late_spans() {
     assert!(b.is_child_of(a));
     assert!(c.is_child_of(b), "started while b's guard was alive");
     let leaves: Vec<&SpanData> = spans.iter().filter(|s| s.name == "leaf").collect();
-    assert_eq!(leaves.len(), 2);
+    assert_eq!(leaves.len(), 3);
     assert!(leaves.iter().any(|l| l.is_child_of(c)));
     let escaped = one(&spans, "escaped");
     assert!(escaped.is_child_of(one(&spans, "returns_guard")));
@@ -114,9 +124,12 @@ fn out_of_order_guards_foreign_threads_and_late_spans() {
     assert!(moved.is_root());
     assert_eq!(moved.attribute_str("ended.on"), Some("other thread"));
     assert!(leaves.iter().any(|l| l.is_child_of(moved)));
+    assert_eq!(moved.attribute("after.end"), None, "changes after end are ignored");
     assert_eq!(one(&spans, "raw.moved").attribute_str("ended.on"), Some("other thread"));
+    let early = one(&spans, "ended.early");
+    assert!(leaves.iter().any(|l| l.is_child_of(early)));
     assert!(one(&spans, "after").is_root(), "no stale parent after the out-of-order drops");
-    assert_eq!(spans.len(), 11);
+    assert_eq!(spans.len(), 13, "each span once");
 
     // 2. Spans that outlive the guard: open here, and on another thread.
     let exporter = MemoryExporter::default();

@@ -26,8 +26,10 @@ fn traced_outer() {
 
 #[traced]
 fn traced_leaf() {
-    // The leaf sees a recording span as current, whoever its parent is.
+    // The leaf sees a recording span as current, whoever its parent is, and
+    // the local root through the tracing spans above it.
     assert!(trace_runtime::current_span().is_recording());
+    trace_runtime::current_root_span().set_attribute("marked.by.leaf", true);
 }
 
 fn tracing_root() {
@@ -82,6 +84,9 @@ fn nests_both_ways(label: &str, subscriber: impl Fn() -> tracing::Dispatch) {
     assert!(inner.is_child_of(outer), "{label}: a tracing span under a traced span");
     assert!(leaf.is_child_of(inner), "{label}: traced under tracing under traced");
     assert_eq!(inner.attr_i64("answer"), Some(42), "{label}: the tracing span's fields");
+    let marked: Vec<&str> =
+        spans.iter().filter(|s| s.attribute("marked.by.leaf").is_some()).map(|s| s.name.as_ref()).collect();
+    assert_eq!(marked, ["tracing_root"], "{label}: current_root_span() is the tracing root");
 
     let a_outer = span(&spans, "traced_async");
     let a_middle = span(&spans, "tracing_async");
