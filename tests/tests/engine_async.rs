@@ -140,6 +140,26 @@ fn async_spans_cancellation_and_panics_on_the_engine() {
     }
     assert_ne!(a.0[0], b.0[0], "two spans");
 
+    // The same with many tasks on a multi-thread runtime, where a future
+    // may be polled on a different worker each time.
+    let pool = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let many = pool.block_on(async {
+        let tasks: Vec<_> =
+            (0..8).map(|_| tokio::spawn(Outside { inner: Box::pin(worker(20)), seen: Vec::new() })).collect();
+        let mut all = Vec::new();
+        for task in tasks {
+            all.push(task.await.unwrap());
+        }
+        all
+    });
+    drop(pool);
+    let own_ids: std::collections::HashSet<SpanId> = many.iter().map(|(seen, _)| seen[0].0).collect();
+    for (seen, outside) in &many {
+        assert!(seen.iter().all(|s| *s == seen[0]), "its own span on every poll, on any worker");
+        assert!(outside.iter().all(|id| *id == SpanId::INVALID), "the span leaked out of its poll");
+    }
+    assert_eq!(own_ids.len(), 8, "eight spans");
+
     // Cancelled: the loser of a select, a timed-out future, an aborted task,
     // a future polled once and dropped.
     runtime.block_on(async {
@@ -177,7 +197,7 @@ fn async_spans_cancellation_and_panics_on_the_engine() {
 
     // Both workers' spans: roots, ended, as many as started.
     let workers: Vec<&SpanData> = spans.iter().filter(|s| s.name == "worker").collect();
-    assert_eq!(workers.len(), 2);
+    assert_eq!(workers.len(), 10);
     assert!(workers.iter().all(|w| w.is_root() && w.attribute("traced.cancelled").is_none()));
     let ids: Vec<SpanId> = workers.iter().map(|w| w.span_context.span_id()).collect();
     assert!(ids.contains(&a.0[0].0) && ids.contains(&b.0[0].0));

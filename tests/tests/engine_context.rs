@@ -80,6 +80,10 @@ fn row() {}
 #[traced(service = "cache")]
 fn cache() {
     row_in_cache();
+    // Carried to another thread and into a task: still the nearest ancestor.
+    std::thread::spawn(bind_current_span(row_in_cache)).join().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    runtime.block_on(async { tokio::spawn(in_current_span(async { row_in_cache() })).await }).unwrap();
 }
 
 #[traced]
@@ -213,13 +217,21 @@ fn context_promises_hold_on_the_engine() {
     assert_eq!(service("query").as_deref(), Some("db"));
     assert_eq!(service("manual.under.db").as_deref(), Some("db"), "a manual span inherits");
     assert_eq!(service("cache").as_deref(), Some("cache"), "an explicit service wins");
-    assert_eq!(service("row_in_cache").as_deref(), Some("cache"), "the nearest ancestor's");
+    let in_cache = all(&spans, "row_in_cache");
+    assert_eq!(in_cache.len(), 3);
+    assert!(
+        in_cache
+            .iter()
+            .all(|s| s.attribute_str("service.name") == Some("cache") && s.is_child_of(one(&spans, "cache"))),
+        "the nearest ancestor's, on this thread, another thread and a task"
+    );
     assert!(all(&spans, "row")
         .iter()
         .any(|r| r.is_child_of(one(&spans, "query")) && r.attribute_str("service.name") == Some("db")));
     // The resource's service carries no attribute.
     assert!(all(&spans, "plain").iter().all(|s| s.attribute("service.name").is_none()));
     assert_eq!(service("request"), None);
+    assert_eq!(service("continues_remote"), None, "a remote parent is not an ancestor in this process");
 
     // --- global tags ---
     let region = Some(&Value::from("eu-engine"));
