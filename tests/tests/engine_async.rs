@@ -178,6 +178,21 @@ fn async_spans_cancellation_and_panics_on_the_engine() {
         drop(once);
     });
 
+    // Polled on one thread, dropped on another: still ends once, cancelled,
+    // and leaves nothing current on either thread.
+    let mut moved = Box::pin(polled_once_then_dropped());
+    let moved = std::thread::spawn(move || {
+        let here = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        assert!(here.block_on(futures_poll_once(moved.as_mut())).is_pending());
+        assert!(!current_span().is_recording());
+        moved
+    })
+    .join()
+    .unwrap();
+    drop(moved);
+    assert!(!current_span().is_recording());
+    trace_runtime::span("after.foreign.drop").start().end();
+
     // Panics, sync (through two spans) and async.
     let caught = std::panic::catch_unwind(parent_of_panic);
     assert!(caught.is_err(), "the panic went on");
@@ -207,9 +222,10 @@ fn async_spans_cancellation_and_panics_on_the_engine() {
     assert_eq!(slows.len(), 2, "the select's loser and the aborted task");
     slows.iter().for_each(|s| assert_cancelled(s));
     let dropped: Vec<&SpanData> = spans.iter().filter(|s| s.name == "polled_once_then_dropped").collect();
-    assert_eq!(dropped.len(), 2, "the timed-out future and the one dropped by hand");
+    assert_eq!(dropped.len(), 3, "the timed-out future and the two dropped by hand");
     dropped.iter().for_each(|s| assert_cancelled(s));
 
+    assert!(one(&spans, "after.foreign.drop").is_root());
     assert_panicked(one(&spans, "explodes"), "kaboom under the engine");
     assert_panicked(one(&spans, "parent_of_panic"), "kaboom under the engine");
     assert!(one(&spans, "explodes").is_child_of(one(&spans, "parent_of_panic")));
