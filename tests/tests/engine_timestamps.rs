@@ -114,6 +114,22 @@ fn children_lie_within_their_parents_and_times_are_wall_clock() {
         let after = SystemTime::now();
         bodies.push((id, (before, first), (last, after)));
     }
+    // Started here, ended on another thread: both times still wall clock.
+    for _ in 0..10 {
+        let before_start = SystemTime::now();
+        let handle = trace_runtime::span("ended.elsewhere").start();
+        let after_start = SystemTime::now();
+        let id = SpanId::from_hex(&handle.span_id()).unwrap();
+        let ended = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_micros(300));
+            let before_end = SystemTime::now();
+            handle.end();
+            (before_end, SystemTime::now())
+        })
+        .join()
+        .unwrap();
+        windows.insert(id, Window { started: (before_start, after_start), ended });
+    }
     // Deep trees, sync, async, and across threads.
     recursive(6);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -131,7 +147,7 @@ fn children_lie_within_their_parents_and_times_are_wall_clock() {
 
     let by_id: HashMap<SpanId, &SpanData> = spans.iter().map(|s| (s.span_context.span_id(), s)).collect();
     assert_eq!(by_id.len(), spans.len(), "span ids are unique");
-    let expected = 4 * 5 * 6 + 20 + 127 + 4 * 31 + 1 + 4 * 15;
+    let expected = 4 * 5 * 6 + 20 + 10 + 127 + 4 * 31 + 1 + 4 * 15;
     assert_eq!(spans.len(), expected);
 
     // Every child within its parent.
@@ -144,12 +160,12 @@ fn children_lie_within_their_parents_and_times_are_wall_clock() {
             assert!(span.end_time <= parent.end_time, "{} ends after its parent {}", span.name, parent.name);
         }
     }
-    assert_eq!(children, spans.len() - 4 * 5 - 20 - 1 - 4 - 1, "every span but the roots has its parent here");
+    assert_eq!(children, spans.len() - 4 * 5 - 20 - 10 - 1 - 4 - 1, "every span but the roots has its parent here");
 
     // Start and end within 1 ms of the wall clock when they happened.
     let ms = Duration::from_millis(1);
     let within = |t: SystemTime, (lo, hi): (SystemTime, SystemTime)| t + ms >= lo && t <= hi + ms;
-    assert_eq!(windows.len(), 4 * 5 * 6);
+    assert_eq!(windows.len(), 4 * 5 * 6 + 10);
     for (id, window) in &windows {
         let span = by_id[id];
         assert!(within(span.start_time, window.started), "start {:?} outside {:?}", span.start_time, window.started);
