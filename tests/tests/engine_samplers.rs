@@ -16,12 +16,16 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use opentelemetry::trace::{
     Link, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, SdkTracerProvider, ShouldSample, SpanData};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    Sampler, SamplingDecision, SamplingResult, SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor,
+};
 use trace_runtime::testing::SpanDataExt;
 use trace_runtime::{current_span, traced};
 use traced_tests::memory::MemoryExporter;
@@ -96,12 +100,36 @@ fn linked_server() -> Vec<Inside> {
     vec![inside("linked_server")]
 }
 
+/// A manual span and a raw one with attributes and a link given at start:
+/// a sampler is given those too.
+fn with_start_attributes() -> Vec<Inside> {
+    let manual =
+        trace_runtime::span("manual_root").attribute("given.at.start", 1).link(link_target()).kind(SpanKind::Consumer);
+    let guard = manual.enter();
+    let mut seen = vec![inside("manual_root")];
+    guard.finish();
+    let tracer = opentelemetry::global::tracer("raw-lib");
+    let raw = tracer
+        .span_builder("raw_root")
+        .with_kind(SpanKind::Client)
+        .with_attributes([KeyValue::new("given.at.start", 2)])
+        .with_links(vec![Link::with_context(link_target())])
+        .start(&tracer);
+    let cx = Context::current_with_span(raw);
+    let attached = cx.clone().attach();
+    seen.push(inside("raw_root"));
+    drop(attached);
+    cx.span().end();
+    seen
+}
+
 /// Every call of the scenario as a root (or under the remote parent).
 fn scenario() -> Vec<Inside> {
     let mut seen = outer();
     seen.extend(record_only());
     seen.extend(dropped());
     seen.extend(linked_server());
+    seen.extend(with_start_attributes());
     seen
 }
 
@@ -205,6 +233,34 @@ fn remote(trace_id: &str, sampled: bool) -> Remote {
 struct Outcome {
     inside: Vec<Inside>,
     kept: Vec<Kept>,
+    /// What a processor of the user's own was given at the end (sorted).
+    processed: Vec<String>,
+}
+
+/// A processor of the user's own: writes down the name of every span it is
+/// given at the end (sampled or only recorded).
+#[derive(Debug, Clone, Default)]
+struct Names(Arc<Mutex<Vec<String>>>);
+
+impl Names {
+    fn sorted(&self) -> Vec<String> {
+        let mut names = self.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        names.sort();
+        names
+    }
+}
+
+impl SpanProcessor for Names {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+    fn on_end(&self, span: SpanData) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(span.name.to_string());
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
 }
 
 fn run(parent: Option<&Remote>) -> Vec<Inside> {
@@ -220,12 +276,17 @@ fn run(parent: Option<&Remote>) -> Vec<Inside> {
 /// simple processor would not).
 fn on_sdk(sampler: &Sampler, parent: Option<&Remote>) -> Outcome {
     let exporter = MemoryExporter::default();
-    let provider =
-        SdkTracerProvider::builder().with_sampler(sampler.clone()).with_batch_exporter(exporter.clone()).build();
+    let processor = Names::default();
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(sampler.clone())
+        .with_batch_exporter(exporter.clone())
+        .with_span_processor(processor.clone())
+        .build();
     opentelemetry::global::set_tracer_provider(provider.clone());
     let inside = run(parent);
     provider.force_flush().unwrap();
-    let outcome = Outcome { inside, kept: kept(&exporter.spans(), parent.map(|r| r.ids)) };
+    let outcome =
+        Outcome { inside, kept: kept(&exporter.spans(), parent.map(|r| r.ids)), processed: processor.sorted() };
     provider.shutdown().unwrap();
     outcome
 }
@@ -233,15 +294,18 @@ fn on_sdk(sampler: &Sampler, parent: Option<&Remote>) -> Outcome {
 /// The same calls on traced's engine.
 fn on_engine(sampler: &Sampler, parent: Option<&Remote>) -> Outcome {
     let exporter = MemoryExporter::default();
+    let processor = Names::default();
     let guard = trace_runtime::init()
         .env_lookup(|_| None)
         .sampler(sampler.clone())
         .exporter(exporter.clone())
+        .span_processor(processor.clone())
         .install()
         .unwrap();
     let inside = run(parent);
     guard.flush().unwrap();
-    let outcome = Outcome { inside, kept: kept(&exporter.spans(), parent.map(|r| r.ids)) };
+    let outcome =
+        Outcome { inside, kept: kept(&exporter.spans(), parent.map(|r| r.ids)), processed: processor.sorted() };
     guard.shutdown().unwrap();
     outcome
 }
@@ -281,7 +345,7 @@ fn samplers_decide_on_the_engine_exactly_as_on_the_sdk() {
         let engine = on_engine(sampler, parent.as_ref());
         assert_eq!(engine, sdk, "{case}: the engine decided differently from the SDK");
         if matches!(sampler, Sampler::AlwaysOn) && parent.is_none() {
-            assert_eq!(sdk.kept.len(), 9, "the SDK's path did record: {sdk:?}");
+            assert_eq!(sdk.kept.len(), 11, "the SDK's path did record: {sdk:?}");
         }
     }
 
@@ -289,7 +353,19 @@ fn samplers_decide_on_the_engine_exactly_as_on_the_sdk() {
     let on = on_engine(&Sampler::AlwaysOn, None);
     assert_eq!(
         names(&on),
-        ["dropped", "inner", "inner", "inner", "linked_server", "manual", "outer", "raw", "record_only"]
+        [
+            "dropped",
+            "inner",
+            "inner",
+            "inner",
+            "linked_server",
+            "manual",
+            "manual_root",
+            "outer",
+            "raw",
+            "raw_root",
+            "record_only"
+        ]
     );
     assert!(on.inside.iter().all(|i| i.recording && i.sampled));
     let off = on_engine(&Sampler::AlwaysOff, None);
@@ -298,9 +374,9 @@ fn samplers_decide_on_the_engine_exactly_as_on_the_sdk() {
     // continues the caller's trace and carries its trace state.
     let remote_parent = remote(high, true);
     let followed = on_engine(&parent_based(Sampler::AlwaysOff), Some(&remote_parent));
-    assert_eq!(followed.kept.len(), 9);
+    assert_eq!(followed.kept.len(), 11);
     assert!(followed.kept.iter().all(|k| k.trace_state == "vendor=remote"));
-    assert_eq!(followed.kept.iter().filter(|k| k.under_remote).count(), 4, "{:?}", followed.kept);
+    assert_eq!(followed.kept.iter().filter(|k| k.under_remote).count(), 6, "{:?}", followed.kept);
 
     // A custom sampler at the root position: given the same inputs on both
     // paths, its decisions (drop, record only, record and sample) applied
@@ -316,18 +392,24 @@ fn samplers_decide_on_the_engine_exactly_as_on_the_sdk() {
         assert_eq!(engine, sdk, "custom sampler, remote parent: {}", parent.is_some());
         assert_eq!(engine_given, sdk_given, "the custom sampler was given different inputs");
         if parent.is_none() {
-            // It decided for the four roots, and was given their `code.*`,
-            // kind and links.
+            // It decided for the six roots, and was given their `code.*`
+            // (traced functions), attributes given at start, kind and links.
             let roots: Vec<&str> = engine_given.iter().map(|g| g.0.as_str()).collect();
-            assert_eq!(roots, ["outer", "record_only", "dropped", "linked_server"]);
-            assert!(engine_given.iter().all(|g| g.2.iter().any(|a| a.starts_with("code.function.name="))));
+            assert_eq!(roots, ["outer", "record_only", "dropped", "linked_server", "manual_root", "raw_root"]);
+            assert!(engine_given[..4].iter().all(|g| g.2.iter().any(|a| a.starts_with("code.function.name="))));
             assert_eq!((engine_given[3].1.as_str(), engine_given[3].3), ("Server", 1));
+            assert_eq!((engine_given[4].1.as_str(), engine_given[4].3), ("Consumer", 1));
+            assert!(engine_given[4].2.contains(&"given.at.start=1".to_owned()));
+            assert_eq!((engine_given[5].1.as_str(), engine_given[5].3), ("Client", 1));
+            assert_eq!(engine_given[5].2, ["given.at.start=2"]);
+            // The user's processor was given the record-only span too.
+            assert!(engine.processed.contains(&"record_only".to_owned()), "{:?}", engine.processed);
             // Record-only: recording inside, not sampled; its child follows
             // the unsampled parent and is dropped.
             let record_only = engine.inside.iter().find(|i| i.name == "record_only").unwrap();
             assert!(record_only.recording && !record_only.sampled);
             let sampled: Vec<&str> = engine.kept.iter().filter(|k| k.sampled).map(|k| k.name.as_str()).collect();
-            assert_eq!(sampled, ["inner", "linked_server", "manual", "outer", "raw"]);
+            assert_eq!(sampled, ["inner", "linked_server", "manual", "manual_root", "outer", "raw", "raw_root"]);
         } else {
             assert!(engine_given.is_empty(), "a parent-based root sampler is not asked under a parent");
         }
