@@ -212,7 +212,10 @@ fn kept(spans: &[SpanData], remote: Option<(TraceId, SpanId)>) -> Vec<Kept> {
     kept
 }
 
-/// One remote caller: a `traceparent` (sampled or not) and a `tracestate`.
+/// One remote caller: a `traceparent` (sampled or not) and a `tracestate`;
+/// or, with no headers, a current context that holds an invalid span (what
+/// a bridge may leave current): the SDK's parent-based rule treats that as
+/// an unsampled parent.
 struct Remote {
     headers: HashMap<String, String>,
     ids: (TraceId, SpanId),
@@ -263,8 +266,16 @@ impl SpanProcessor for Names {
     }
 }
 
+fn invalid_span() -> Remote {
+    Remote { headers: HashMap::new(), ids: (TraceId::INVALID, SpanId::INVALID) }
+}
+
 fn run(parent: Option<&Remote>) -> Vec<Inside> {
     match parent {
+        Some(remote) if remote.headers.is_empty() => {
+            let _invalid = Context::new().with_remote_span_context(SpanContext::empty_context()).attach();
+            scenario()
+        }
         Some(remote) => trace_runtime::propagation::in_remote_context(&remote.headers, scenario),
         None => scenario(),
     }
@@ -339,6 +350,9 @@ fn samplers_decide_on_the_engine_exactly_as_on_the_sdk() {
         ("ratio, kept trace id", ratio.clone(), Some(remote(low, false))),
         ("ratio, dropped trace id", ratio.clone(), Some(remote(high, true))),
         ("parent-based ratio, unsampled parent", parent_based(ratio.clone()), Some(remote(low, false))),
+        ("always on, invalid span current", Sampler::AlwaysOn, Some(invalid_span())),
+        ("parent-based on, invalid span current", parent_based(Sampler::AlwaysOn), Some(invalid_span())),
+        ("parent-based ratio, invalid span current", parent_based(ratio.clone()), Some(invalid_span())),
     ];
     for (case, sampler, parent) in &cases {
         let sdk = on_sdk(sampler, parent.as_ref());
