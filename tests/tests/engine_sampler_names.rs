@@ -47,7 +47,6 @@ fn health_check() {}
 fn checkout() {}
 
 #[test]
-#[ignore = "engine bug: a user's ShouldSample whose Debug form is `AlwaysOn`/`AlwaysOff` is never called (engine/decision.rs matches the sampler by its Debug text)"]
 fn a_users_sampler_named_like_the_sdks_is_still_asked() {
     let exporter = MemoryExporter::default();
     let guard = trace_runtime::init()
