@@ -120,7 +120,9 @@ impl HandOff {
         if self.finished.load(Ordering::Acquire) {
             return false;
         }
-        spans.extend(span.take());
+        if let Some(span) = span.take() {
+            spans.push(span);
+        }
         true
     }
 
