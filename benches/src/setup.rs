@@ -21,15 +21,17 @@ pub fn raw(sampler: Sampler) -> (SdkTracerProvider, SdkTracer, NullExporter) {
 }
 
 /// `#[traced]` installed the documented way, to a discarding exporter.
-/// Tracing stays installed until the guard is dropped.
+/// Tracing stays installed until the guard is dropped. The default sampler
+/// ([`sampled`]) is left to `init()`, as an application that sets none
+/// gets it (a sampler passed in code may be the user's own type, so the
+/// engine asks it for every root).
 pub fn traced(sampler: Sampler) -> (trace_runtime::Guard, NullExporter) {
     let exporter = NullExporter::default();
-    let guard = trace_runtime::init()
-        .service_name("bench")
-        .sampler(sampler)
-        .exporter(exporter.clone())
-        .install()
-        .expect("nothing else installed");
+    let mut builder = trace_runtime::init().service_name("bench").env_lookup(|_| None);
+    if format!("{sampler:?}") != format!("{:?}", sampled()) {
+        builder = builder.sampler(sampler);
+    }
+    let guard = builder.exporter(exporter.clone()).install().expect("nothing else installed");
     (guard, exporter)
 }
 

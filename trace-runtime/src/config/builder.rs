@@ -168,6 +168,14 @@ impl Builder {
 
     /// The sampler (else `OTEL_TRACES_SAMPLER`; default: parent-based, always on).
     ///
+    /// Whatever the sampler, a span with a parent under `ParentBased` follows
+    /// its parent without a sampler call, as the SDK's rule says. For root
+    /// spans the engine applies the default's rule itself (no call) only when
+    /// traced chose the sampler (the default, or `OTEL_TRACES_SAMPLER`): a
+    /// root sampler passed here is always asked, since it may be a type of
+    /// your own whatever its `Debug` form says. Leave the default unset
+    /// rather than passing it to keep roots at their cheapest.
+    ///
     /// ```
     /// use opentelemetry_sdk::trace::Sampler;
     /// let ten_percent = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1)));

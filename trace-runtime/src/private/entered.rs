@@ -27,6 +27,8 @@ pub struct Entered {
 struct Active {
     cx: Context,
     attached: ContextGuard,
+    /// The span records (else ending it would only read the clock).
+    recording: bool,
 }
 
 impl Entered {
@@ -43,7 +45,13 @@ impl Entered {
             call.runs_in(cx.span().span_context());
         }
         Entered {
-            active: cx.map(|cx| Active { attached: cx.clone().attach(), cx }),
+            active: cx.map(|cx| {
+                // Sampled implies recording: the span's lock is only taken
+                // for the rare span that records without being sampled.
+                let span = cx.span();
+                let recording = span.span_context().is_sampled() || span.is_recording();
+                Active { recording, attached: cx.clone().attach(), cx }
+            }),
             call,
             unwinding_at_start: std::thread::panicking(),
         }
@@ -95,7 +103,9 @@ impl Active {
         // Restore the previous context before ending, so span processors
         // never run "inside" the finished span.
         drop(self.attached);
-        self.cx.span().end();
+        if self.recording {
+            self.cx.span().end();
+        }
     }
 }
 
