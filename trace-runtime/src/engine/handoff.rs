@@ -33,7 +33,7 @@ const SWEEP_EVERY: Duration = Duration::from_millis(20);
 
 /// A lane that grew past this many slots gives them back once swept, so a
 /// burst does not keep its memory for the thread's whole life.
-const KEEP_SLOTS: usize = 1024;
+const KEEP_SLOTS: usize = 256;
 
 /// Tells hand-offs apart in the per-thread cache (an engine per `init()`).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
