@@ -4,9 +4,11 @@
 //! per-thread generator, two clock reads and a compact [`Record`] that points
 //! at the call site's `&'static` metadata; ending it moves the record into a
 //! bounded hand-off. The collector thread ([`collector`]) builds the SDK's
-//! `SpanData` from it and gives it to the provider's processors and
-//! exporters, so everything downstream (the export pipelines, processors
-//! added with `.span_processor(..)`, loss accounting) is unchanged.
+//! `SpanData` from it ([`span_data`]) and gives it to the provider's
+//! processors ([`processors`], shared with the provider), so everything
+//! downstream (the export pipelines, processors added with
+//! `.span_processor(..)`, loss accounting) gets what the SDK would give it;
+//! only `on_start` is not called, there being no SDK span.
 //!
 //! A record that cannot be handed off (the hand-off is full, or the engine
 //! was shut down) is counted lost, through the callback `init()` gives.
@@ -14,8 +16,10 @@
 
 mod collector;
 mod ids;
+pub(crate) mod processors;
 mod record;
-pub(crate) mod replay;
+mod sampler;
+mod span_data;
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,15 +27,16 @@ use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
-use opentelemetry::trace::{Event, Link, SpanBuilder, SpanContext, SpanKind, TraceContextExt, TraceFlags};
-use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SdkTracer, ShouldSample};
+use opentelemetry::trace::{Event, Link, SpanBuilder, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample, SpanLimits};
 
 use crate::callsite::Meta;
 use crate::tags::{self, TagSnapshot};
+pub(crate) use collector::Collect;
 pub(crate) use ids::{new_span_id, new_trace_id};
 pub(crate) use record::EngineSpan;
-use record::{Extra, ParentRef, Record};
+use record::{Extra, Record};
 
 /// The most finished spans a hand-off holds before new ones are counted
 /// lost. The hand-off allocates its slots up front (a few hundred bytes
@@ -86,6 +91,9 @@ pub(crate) struct Engine {
     /// Shared with the collector, which takes delivered spans off it.
     books: Arc<Books>,
     lost: LossSink,
+    /// The provider's span limits: open spans keep at most this many
+    /// attributes, events and links (memory stays bounded), counting the rest.
+    pub(crate) limits: SpanLimits,
 }
 
 /// The engine's counts in one word, so that a span moves from open to
@@ -121,27 +129,35 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Starts the collector thread, which builds spans with `tracer` (from a
-    /// provider built with [`replay::ReplaySampler`] and
-    /// [`replay::ReplayIds`]). `None` when the thread cannot be started: the
-    /// caller keeps the SDK path.
-    pub(crate) fn start(tracer: SdkTracer, sampler: Sampler, capacity: usize, lost: LossSink) -> Option<Arc<Engine>> {
+    /// Starts the collector thread, which builds spans as `collect` says and
+    /// gives them to its processors. `None` when the thread cannot be
+    /// started: the caller keeps the SDK path.
+    pub(crate) fn start(collect: Collect, sampler: Sampler, capacity: usize, lost: LossSink) -> Option<Arc<Engine>> {
         let (sender, receiver) = mpsc::sync_channel(capacity.clamp(1, HANDOFF_CAPACITY));
         let loss = Arc::new(lost);
         let collector_loss = Arc::clone(&loss);
         let books = Arc::new(Books::default());
         let collector_books = Arc::clone(&books);
+        let limits = collect.limits;
         let spawned = std::thread::Builder::new()
             .name("trace-runtime-collector".to_owned())
-            .spawn(move || collector::run(&receiver, &tracer, &|n, why| (collector_loss)(n, why), &collector_books));
+            .spawn(move || collector::run(&receiver, &collect, &|n, why| (collector_loss)(n, why), &collector_books));
         if let Err(error) = spawned {
             eprintln!("trace-runtime: could not start the span collector thread ({error}); spans take the SDK path");
             return None;
         }
-        let reads_attributes = !replay::ignores_attributes(&sampler);
+        let reads_attributes = !sampler::ignores_attributes(&sampler);
         let lost: LossSink = Box::new(move |n, why| (loss)(n, why));
         LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(&books));
-        Some(Arc::new(Engine { sampler, reads_attributes, sender, closed: AtomicBool::new(false), books, lost }))
+        Some(Arc::new(Engine {
+            sampler,
+            reads_attributes,
+            sender,
+            closed: AtomicBool::new(false),
+            books,
+            lost,
+            limits,
+        }))
     }
 
     fn hand_off(&self, context: SpanContext, record: Record) {
@@ -205,7 +221,7 @@ impl Engine {
 pub(crate) struct EngineTracer {
     engine: Arc<Engine>,
     /// A raw tracer's scope; `None`: traced's own.
-    scope: Option<SdkTracer>,
+    scope: Option<Arc<InstrumentationScope>>,
 }
 
 /// What a span starts with.
@@ -222,7 +238,7 @@ pub(crate) struct Start {
 }
 
 impl EngineTracer {
-    pub(crate) fn new(engine: &Arc<Engine>, scope: Option<SdkTracer>) -> Self {
+    pub(crate) fn new(engine: &Arc<Engine>, scope: Option<Arc<InstrumentationScope>>) -> Self {
         EngineTracer { engine: Arc::clone(engine), scope }
     }
 
@@ -252,11 +268,10 @@ impl EngineTracer {
         let span_id = new_span_id();
         let parent_span = parent.span();
         let psc = parent_span.span_context();
-        let (trace_id, parent_ref, flags) = if psc.is_valid() {
-            let parent_ref = ParentRef { span_id: psc.span_id(), flags: psc.trace_flags(), remote: psc.is_remote() };
-            (psc.trace_id(), Some(parent_ref), psc.trace_flags())
+        let (trace_id, parent_span_id, flags) = if psc.is_valid() {
+            (psc.trace_id(), psc.span_id(), psc.trace_flags())
         } else {
-            (new_trace_id(), None, TraceFlags::default())
+            (new_trace_id(), SpanId::INVALID, TraceFlags::default())
         };
         if engine.reads_attributes && (start.code.is_some() || start.tags.is_some()) {
             // A custom sampler sees the attributes the SDK would give it.
@@ -288,16 +303,16 @@ impl EngineTracer {
         }
         let now = start.start_time.unwrap_or_else(opentelemetry::time::now);
         let record = Record {
-            parent: parent_ref,
+            parent_span_id,
+            parent_remote: psc.is_valid() && psc.is_remote(),
             name: start.name,
             kind: start.kind,
-            decision: result.decision,
             start: now,
             end: now,
             code: start.code,
             attributes: start.attributes,
             tags: start.tags,
-            tracer: self.scope.clone(),
+            scope: self.scope.clone(),
             extra: (!result.attributes.is_empty() || !start.events.is_empty() || !start.links.is_empty()).then(|| {
                 Box::new(Extra {
                     sampler_attributes: result.attributes,
@@ -341,7 +356,7 @@ mod tests {
 
     use opentelemetry::trace::Span as _;
     use opentelemetry_sdk::error::OTelSdkResult;
-    use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanProcessor};
+    use opentelemetry_sdk::trace::{SpanData, SpanProcessor};
 
     use super::*;
 
@@ -365,18 +380,22 @@ mod tests {
     /// Every loss the engine reported.
     type Losses = Arc<Mutex<Vec<(u64, Lost)>>>;
 
+    /// What the collector needs to give `processor` every span.
+    pub(super) fn collect(processor: impl SpanProcessor + 'static, limits: SpanLimits) -> Collect {
+        let mut processors = processors::Processors::default();
+        let processor: Arc<dyn SpanProcessor> = Arc::new(processor);
+        let on_end = Arc::clone(&processor);
+        let _provider_side = processors.share(processor, Box::new(move |span| on_end.on_end(span)));
+        Collect { processors, scope: InstrumentationScope::builder("engine-test").build(), limits }
+    }
+
     fn engine(capacity: usize) -> (Arc<Engine>, Ended, Losses) {
         let ended = Ended::default();
-        let provider = SdkTracerProvider::builder()
-            .with_sampler(replay::ReplaySampler(Sampler::AlwaysOn))
-            .with_id_generator(replay::ReplayIds::default())
-            .with_span_processor(ended.clone())
-            .build();
         let losses = Arc::new(Mutex::new(Vec::new()));
         let books = Arc::clone(&losses);
         let lost: LossSink = Box::new(move |n, why| books.lock().unwrap_or_else(|e| e.into_inner()).push((n, why)));
-        let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "engine-test");
-        let engine = Engine::start(tracer, Sampler::AlwaysOn, capacity, lost).expect("collector thread");
+        let collect = collect(ended.clone(), SpanLimits::default());
+        let engine = Engine::start(collect, Sampler::AlwaysOn, capacity, lost).expect("collector thread");
         (engine, ended, losses)
     }
 
@@ -437,13 +456,8 @@ mod tests {
     #[test]
     fn spans_in_the_hand_off_are_counted_queued_until_the_processors_have_them() {
         let gate = Gate(Arc::new((Mutex::new(false), std::sync::Condvar::new())));
-        let provider = SdkTracerProvider::builder()
-            .with_sampler(replay::ReplaySampler(Sampler::AlwaysOn))
-            .with_id_generator(replay::ReplayIds::default())
-            .with_span_processor(gate.clone())
-            .build();
-        let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "engine-test");
-        let engine = Engine::start(tracer, Sampler::AlwaysOn, 16, Box::new(|_, _| {})).expect("collector thread");
+        let collect = collect(gate.clone(), SpanLimits::default());
+        let engine = Engine::start(collect, Sampler::AlwaysOn, 16, Box::new(|_, _| {})).expect("collector thread");
         let open = start(&engine, "still open");
         for _ in 0..3 {
             start(&engine, "ended").end();
