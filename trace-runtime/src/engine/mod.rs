@@ -488,4 +488,28 @@ mod tests {
         assert!(!opentelemetry::trace::Span::is_recording(&after));
         assert_eq!(ended.0.load(Ordering::SeqCst), 1);
     }
+
+    #[test]
+    fn once_the_provider_shut_its_processors_down_engine_spans_are_counted_lost() {
+        let ended = Ended::default();
+        let mut processors = processors::Processors::default();
+        let processor: Arc<dyn SpanProcessor> = Arc::new(ended.clone());
+        let on_end = Arc::clone(&processor);
+        let shared = processors.share(processor, Box::new(move |span| on_end.on_end(span)));
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().with_span_processor(shared).build();
+        let collect =
+            Collect { processors, scope: InstrumentationScope::builder("t").build(), limits: SpanLimits::default() };
+        let losses = Arc::new(Mutex::new(Vec::new()));
+        let books = Arc::clone(&losses);
+        let sink: LossSink = Box::new(move |n, why| books.lock().unwrap_or_else(|e| e.into_inner()).push((n, why)));
+        let engine = Engine::start(collect, Sampler::AlwaysOn, 16, sink).expect("collector thread");
+        start(&engine, "before").end();
+        assert!(engine.flush(Instant::now() + Duration::from_secs(10)));
+        // Shut down by someone holding the provider, the engine still running.
+        assert!(provider.shutdown().is_ok());
+        start(&engine, "after").end();
+        assert!(engine.close(Instant::now() + Duration::from_secs(10)));
+        assert_eq!(ended.0.load(Ordering::SeqCst), 1);
+        assert_eq!(lost(&losses, Lost::AfterShutdown), 1);
+    }
 }
