@@ -47,7 +47,7 @@ impl ExportPipelines {
         label: String,
         cause: Option<Arc<LastCause>>,
     ) -> TracerProviderBuilder {
-        let pipeline = match self.value_length {
+        let mut pipeline = match self.value_length {
             Some(max_chars) => Pipeline::start(
                 super::limits::Truncating { inner: exporter, max_chars },
                 Tally::new(label),
@@ -56,12 +56,12 @@ impl ExportPipelines {
             ),
             None => Pipeline::start(exporter, Tally::new(label), self.limits, cause),
         };
-        let mut shared = pipeline.clone();
-        shared.set_resource(&self.resource);
+        pipeline.set_resource(&self.resource);
         self.pipelines.push(pipeline.clone());
-        // The engine's spans skip `on_start`: queued without being counted open.
-        let shared = self.shared.share(Arc::new(shared), Box::new(move |span| pipeline.enqueue(span)));
-        builder.with_span_processor(shared)
+        // The engine's spans never went through `on_start`: queued without
+        // being counted open.
+        let queue = pipeline.clone();
+        builder.with_span_processor(self.shared.share(Arc::new(pipeline), Box::new(move |span| queue.enqueue(span))))
     }
 
     /// `processor` for the provider, shared with the span engine's collector.
