@@ -512,4 +512,39 @@ mod tests {
         assert_eq!(ended.0.load(Ordering::SeqCst), 1);
         assert_eq!(lost(&losses, Lost::AfterShutdown), 1);
     }
+
+    /// Panics on the span named "boom", counts the others.
+    #[derive(Debug, Clone, Default)]
+    struct Panicky(Ended);
+
+    impl SpanProcessor for Panicky {
+        fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &Context) {}
+        fn on_end(&self, span: SpanData) {
+            assert_ne!(span.name, "boom", "a processor panicking on purpose");
+            self.0.on_end(span);
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panicking_processor_loses_that_span_only() {
+        let panicky = Panicky::default();
+        let losses = Arc::new(Mutex::new(Vec::new()));
+        let books = Arc::clone(&losses);
+        let sink: LossSink = Box::new(move |n, why| books.lock().unwrap_or_else(|e| e.into_inner()).push((n, why)));
+        let collect = collect(panicky.clone(), SpanLimits::default());
+        let engine = Engine::start(collect, Sampler::AlwaysOn, 16, sink).expect("collector thread");
+        start(&engine, "before").end();
+        start(&engine, "boom").end();
+        start(&engine, "after").end();
+        assert!(engine.close(Instant::now() + Duration::from_secs(10)));
+        assert_eq!(panicky.0 .0.load(Ordering::SeqCst), 2);
+        assert_eq!(lost(&losses, Lost::Panicked), 1);
+        assert_eq!(engine.books.queued(), 0, "not pending either");
+    }
 }
