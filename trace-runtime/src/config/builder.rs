@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder};
 use opentelemetry_sdk::Resource;
@@ -15,8 +14,8 @@ use super::settings::{Compression, Protocol};
 use super::settings::{Config, Settings};
 use super::Error;
 use crate::dispatch;
-use crate::engine::replay::{ReplayIds, ReplaySampler};
-use crate::engine::{Engine, Lost, HANDOFF_CAPACITY};
+use crate::engine::processors::{Processors, SharedProcessor};
+use crate::engine::{Collect, Engine, Lost, HANDOFF_CAPACITY};
 use crate::export::console::ConsoleExporter;
 use crate::export::guard::Guard;
 use crate::export::report::LastCause;
@@ -33,6 +32,10 @@ struct ExportPipelines {
     others: bool,
     /// The attribute value length limit, applied before each export.
     value_length: Option<usize>,
+    /// The provider's resource, given to each processor before it is shared.
+    resource: Resource,
+    /// Every processor, shared by the provider and the span engine's collector.
+    shared: Processors,
 }
 
 impl ExportPipelines {
@@ -44,7 +47,7 @@ impl ExportPipelines {
         label: String,
         cause: Option<Arc<LastCause>>,
     ) -> TracerProviderBuilder {
-        let pipeline = match self.value_length {
+        let mut pipeline = match self.value_length {
             Some(max_chars) => Pipeline::start(
                 super::limits::Truncating { inner: exporter, max_chars },
                 Tally::new(label),
@@ -53,8 +56,20 @@ impl ExportPipelines {
             ),
             None => Pipeline::start(exporter, Tally::new(label), self.limits, cause),
         };
+        pipeline.set_resource(&self.resource);
         self.pipelines.push(pipeline.clone());
-        builder.with_span_processor(pipeline)
+        // The engine's spans never went through `on_start`: queued without
+        // being counted open.
+        let queue = pipeline.clone();
+        builder.with_span_processor(self.shared.share(Arc::new(pipeline), Box::new(move |span| queue.enqueue(span))))
+    }
+
+    /// `processor` for the provider, shared with the span engine's collector.
+    fn share<P: SpanProcessor + 'static>(&mut self, mut processor: P) -> SharedProcessor {
+        processor.set_resource(&self.resource);
+        let processor: Arc<dyn SpanProcessor> = Arc::new(processor);
+        let on_end = Arc::clone(&processor);
+        self.shared.share(processor, Box::new(move |span| on_end.on_end(span)))
     }
 }
 
@@ -232,16 +247,22 @@ impl Builder {
     }
 
     /// Adds any span processor (for example a `SimpleSpanProcessor` in a
-    /// short-lived tool, or your own). It gets every span, from traced's
-    /// span engine, once the span has ended: `on_start` then `on_end`, back
-    /// to back, on the engine's collector thread, with the complete span.
-    /// So `on_start` cannot act on a span while it is open (nor on the thread
-    /// that started it). A processor that needs that takes the SDK's own span
-    /// path: build an `SdkTracerProvider` with it and install it with
-    /// `opentelemetry::global::set_tracer_provider` instead of `init()`;
-    /// `#[traced]` spans then are SDK spans of that provider. Its losses are
-    /// not in [`lost_spans`](crate::lost_spans), and only its flush and shutdown are bounded
-    /// (run on a helper thread the guard stops waiting for at the timeout).
+    /// short-lived tool, or your own). Its `on_end` gets every span once it
+    /// has ended, as the SDK would build it (span limits applied), on the
+    /// span engine's collector thread. Its `on_start` is **not called** for
+    /// the spans of traced's span engine (`#[traced]`, `span(..)`, raw
+    /// OpenTelemetry spans through the global provider): they are not SDK
+    /// spans, and nothing of them reaches the processor while they are open.
+    /// It is still called for spans of tracers taken from
+    /// [`Guard::provider`], which are SDK spans. A processor that needs
+    /// `on_start` takes the SDK's own span path: build an `SdkTracerProvider`
+    /// with it and install it with `opentelemetry::global::set_tracer_provider`
+    /// instead of `init()`; `#[traced]` spans then are SDK spans of that
+    /// provider, and its `on_start` sees each one while it is open, on the
+    /// thread that started it. Its losses are not in
+    /// [`lost_spans`](crate::lost_spans), and only its flush and shutdown are
+    /// bounded (run on a helper thread the guard stops waiting for at the
+    /// timeout).
     ///
     /// ```
     /// use opentelemetry_sdk::trace::SimpleSpanProcessor;
@@ -256,7 +277,7 @@ impl Builder {
         self.settings.custom_exporters += 1;
         self.processors.push(Box::new(move |builder, pipes: &mut ExportPipelines| {
             pipes.others = true;
-            builder.with_span_processor(processor)
+            builder.with_span_processor(pipes.share(processor))
         }));
         self
     }
@@ -928,15 +949,19 @@ impl Builder {
             flush_timeout: self.shutdown_timeout,
         };
         let value_length = config.span_limits.attribute_value_length;
-        let mut pipes = ExportPipelines { limits, pipelines: Vec::new(), others: false, value_length };
         let resource = Resource::builder_empty().with_attributes(config.resource.iter().cloned()).build();
-        // The span engine makes the ids and the sampling decision; this
-        // provider's sampler and id generator hand them back when its
-        // collector builds the `SpanData` (`engine/replay.rs`).
+        let mut pipes = ExportPipelines {
+            limits,
+            pipelines: Vec::new(),
+            others: false,
+            value_length,
+            resource: resource.clone(),
+            shared: Processors::default(),
+        };
+        // Spans of tracers from `Guard::provider()` take the SDK path, as configured.
         let mut builder = SdkTracerProvider::builder()
             .with_resource(resource.clone())
-            .with_sampler(ReplaySampler(config.sampler.clone()))
-            .with_id_generator(ReplayIds::default())
+            .with_sampler(config.sampler.clone())
             .with_span_limits(config.span_limits.sdk());
         for add in self.processors {
             builder = add(builder, &mut pipes);
@@ -972,8 +997,9 @@ impl Builder {
         let logs = crate::export::logs::build(&config.logs, resource, self.log_exporters, shelf)?;
         let provider = builder.build();
         let sampler_built_here = self.settings.sampler.is_none();
+        let collect = Collect { processors: pipes.shared, scope: dispatch::scope(), limits: config.span_limits.sdk() };
         let (engine, engine_tally) =
-            start_engine(&provider, &config.sampler, sampler_built_here, config.batch.max_queue_size);
+            start_engine(collect, &config.sampler, sampler_built_here, config.batch.max_queue_size);
         let service = Arc::from(config.service_name());
         // Declaring the sampler lets spans it is known to drop skip the SDK.
         let installed = match &engine {
@@ -1015,12 +1041,12 @@ impl Builder {
     }
 }
 
-/// The span engine over `provider`: it owns every span until it ends, and
-/// its collector hands them to the provider's processors. Its hand-off holds
-/// as many finished spans as an export queue (`capacity`), up to
-/// [`HANDOFF_CAPACITY`]: its slots are allocated up front.
+/// The span engine: it owns every span until it ends, and its collector
+/// builds each one's `SpanData` and hands it to the provider's processors
+/// (`collect`). Its hand-off holds at most as many finished spans as an
+/// export queue (`capacity`), up to [`HANDOFF_CAPACITY`].
 fn start_engine(
-    provider: &SdkTracerProvider,
+    collect: Collect,
     sampler: &Sampler,
     sampler_built_here: bool,
     capacity: usize,
@@ -1035,8 +1061,7 @@ fn start_engine(
         };
         books.lost(spans, why);
     });
-    let tracer = provider.tracer_with_scope(dispatch::scope());
-    (Engine::start(tracer, sampler.clone(), sampler_built_here, capacity.min(HANDOFF_CAPACITY), lost), tally)
+    (Engine::start(collect, sampler.clone(), sampler_built_here, capacity.min(HANDOFF_CAPACITY), lost), tally)
 }
 
 /// Applies the propagators and the error-backtrace switch: the configured

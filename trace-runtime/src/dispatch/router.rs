@@ -35,9 +35,7 @@ impl Destination {
     pub(crate) fn tracer(&self, scope: InstrumentationScope) -> AnyTracer {
         match self {
             // Raw spans keep their own instrumentation scope at export.
-            Destination::Own(p, Some(engine)) => {
-                AnyTracer::Own(EngineTracer::new(engine, Some(p.tracer_with_scope(scope))))
-            }
+            Destination::Own(_, Some(engine)) => AnyTracer::Own(EngineTracer::new(engine, Some(Arc::new(scope)))),
             Destination::Own(p, None) => AnyTracer::Sdk(p.tracer_with_scope(scope)),
             Destination::Foreign(p) => AnyTracer::Global(p.tracer_with_scope(scope)),
             Destination::Nowhere => AnyTracer::Noop(NoopTracer::new()),

@@ -4,9 +4,11 @@
 //! per-thread generator, two clock reads and a compact [`Record`] that points
 //! at the call site's `&'static` metadata; ending it moves the record into a
 //! bounded hand-off. The collector thread ([`collector`]) builds the SDK's
-//! `SpanData` from it and gives it to the provider's processors and
-//! exporters, so everything downstream (the export pipelines, processors
-//! added with `.span_processor(..)`, loss accounting) is unchanged.
+//! `SpanData` from it ([`span_data`]) and gives it to the provider's
+//! processors ([`processors`], shared with the provider), so everything
+//! downstream (the export pipelines, processors added with
+//! `.span_processor(..)`, loss accounting) gets what the SDK would give it;
+//! only `on_start` is not called, there being no SDK span.
 //!
 //! A record that cannot be handed off (the hand-off is full, or the engine
 //! was shut down) is counted lost, through the callback `init()` gives.
@@ -16,24 +18,27 @@ mod collector;
 mod decision;
 mod handoff;
 mod ids;
+pub(crate) mod processors;
 mod record;
-pub(crate) mod replay;
+mod sampler;
+mod span_data;
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Instant, SystemTime};
 
-use opentelemetry::trace::{Event, Link, SpanBuilder, SpanContext, SpanKind, TraceContextExt, TraceFlags};
-use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, SdkTracer, ShouldSample};
+use opentelemetry::trace::{Event, Link, SpanBuilder, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, ShouldSample, SpanLimits};
 
 use crate::callsite::Meta;
 use crate::tags::{self, TagSnapshot};
+pub(crate) use collector::Collect;
 use handoff::HandOff;
 pub(crate) use ids::{new_span_id, new_trace_id};
 pub(crate) use record::EngineSpan;
-use record::{Extra, ParentRef, Record};
+use record::{Extra, Record};
 
 /// The most finished spans a hand-off holds before new ones are counted
 /// lost. The hand-off allocates its slots up front (a few hundred bytes
@@ -81,6 +86,9 @@ pub(crate) struct Engine {
     /// Shared with the collector, which takes delivered spans off it.
     books: Arc<Books>,
     lost: LossSink,
+    /// The provider's span limits: open spans keep at most this many
+    /// attributes, events and links (memory stays bounded), counting the rest.
+    pub(crate) limits: SpanLimits,
 }
 
 /// The engine's counts in one word, so that a span moves from open to
@@ -116,13 +124,12 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Starts the collector thread (`sampler_built_here`: see
-    /// [`decision::Rule::of`]), which builds spans with `tracer` (from a
-    /// provider built with [`replay::ReplaySampler`] and
-    /// [`replay::ReplayIds`]). `None` when the thread cannot be started: the
-    /// caller keeps the SDK path.
+    /// Starts the collector thread, which builds spans as `collect` says and
+    /// gives them to its processors (`sampler_built_here`: see
+    /// [`decision::Rule::of`]). `None` when the thread cannot be started:
+    /// the caller keeps the SDK path.
     pub(crate) fn start(
-        tracer: SdkTracer,
+        collect: Collect,
         sampler: Sampler,
         sampler_built_here: bool,
         capacity: usize,
@@ -134,14 +141,15 @@ impl Engine {
         let books = Arc::new(Books::default());
         let collector_books = Arc::clone(&books);
         let collector_handoff = Arc::clone(&handoff);
+        let limits = collect.limits;
         let spawned = std::thread::Builder::new().name("trace-runtime-collector".to_owned()).spawn(move || {
-            collector::run(&collector_handoff, &tracer, &|n, why| (collector_loss)(n, why), &collector_books)
+            collector::run(&collector_handoff, &collect, &|n, why| (collector_loss)(n, why), &collector_books)
         });
         if let Err(error) = spawned {
             eprintln!("trace-runtime: could not start the span collector thread ({error}); spans take the SDK path");
             return None;
         }
-        let reads_attributes = !replay::ignores_attributes(&sampler);
+        let reads_attributes = !sampler::ignores_attributes(&sampler);
         let rule = decision::Rule::of(&sampler, sampler_built_here);
         let lost: LossSink = Box::new(move |n, why| (loss)(n, why));
         LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(&books));
@@ -155,6 +163,7 @@ impl Engine {
             closed: AtomicBool::new(false),
             books,
             lost,
+            limits,
         }))
     }
 
@@ -211,7 +220,7 @@ impl Engine {
 pub(crate) struct EngineTracer {
     engine: Arc<Engine>,
     /// A raw tracer's scope; `None`: traced's own.
-    scope: Option<SdkTracer>,
+    scope: Option<Arc<InstrumentationScope>>,
 }
 
 /// What a span starts with.
@@ -228,7 +237,7 @@ pub(crate) struct Start {
 }
 
 impl EngineTracer {
-    pub(crate) fn new(engine: &Arc<Engine>, scope: Option<SdkTracer>) -> Self {
+    pub(crate) fn new(engine: &Arc<Engine>, scope: Option<Arc<InstrumentationScope>>) -> Self {
         EngineTracer { engine: Arc::clone(engine), scope }
     }
 
@@ -258,11 +267,10 @@ impl EngineTracer {
         let span_id = new_span_id();
         let parent_span = parent.span();
         let psc = parent_span.span_context();
-        let (trace_id, parent_ref, flags) = if psc.is_valid() {
-            let parent_ref = ParentRef { span_id: psc.span_id(), flags: psc.trace_flags(), remote: psc.is_remote() };
-            (psc.trace_id(), Some(parent_ref), psc.trace_flags())
+        let (trace_id, parent_span_id, flags) = if psc.is_valid() {
+            (psc.trace_id(), psc.span_id(), psc.trace_flags())
         } else {
-            (new_trace_id(), None, TraceFlags::default())
+            (new_trace_id(), SpanId::INVALID, TraceFlags::default())
         };
         let result = match engine.rule.decide(parent.has_active_span(), psc) {
             // The SDK's own rule: its result, without building one to drop.
@@ -304,16 +312,16 @@ impl EngineTracer {
         }
         let now = start.start_time.unwrap_or_else(opentelemetry::time::now);
         let record = Record {
-            parent: parent_ref,
+            parent_span_id,
+            parent_remote: psc.is_valid() && psc.is_remote(),
             name: start.name,
             kind: start.kind,
-            decision: result.decision,
             start: now,
             end: now,
             code: start.code,
             attributes: start.attributes,
             tags: start.tags,
-            tracer: self.scope.clone(),
+            scope: self.scope.clone(),
             extra: extra(result.attributes, start.events, start.links),
         };
         EngineSpan::recording(context, record, Arc::clone(engine))
@@ -361,7 +369,7 @@ mod tests {
 
     use opentelemetry::trace::Span as _;
     use opentelemetry_sdk::error::OTelSdkResult;
-    use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanProcessor};
+    use opentelemetry_sdk::trace::{SpanData, SpanProcessor};
 
     use super::*;
     use std::time::Duration;
@@ -386,18 +394,22 @@ mod tests {
     /// Every loss the engine reported.
     type Losses = Arc<Mutex<Vec<(u64, Lost)>>>;
 
+    /// What the collector needs to give `processor` every span.
+    pub(super) fn collect(processor: impl SpanProcessor + 'static, limits: SpanLimits) -> Collect {
+        let mut processors = processors::Processors::default();
+        let processor: Arc<dyn SpanProcessor> = Arc::new(processor);
+        let on_end = Arc::clone(&processor);
+        let _provider_side = processors.share(processor, Box::new(move |span| on_end.on_end(span)));
+        Collect { processors, scope: InstrumentationScope::builder("engine-test").build(), limits }
+    }
+
     fn engine(capacity: usize) -> (Arc<Engine>, Ended, Losses) {
         let ended = Ended::default();
-        let provider = SdkTracerProvider::builder()
-            .with_sampler(replay::ReplaySampler(Sampler::AlwaysOn))
-            .with_id_generator(replay::ReplayIds::default())
-            .with_span_processor(ended.clone())
-            .build();
         let losses = Arc::new(Mutex::new(Vec::new()));
         let books = Arc::clone(&losses);
         let lost: LossSink = Box::new(move |n, why| books.lock().unwrap_or_else(|e| e.into_inner()).push((n, why)));
-        let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "engine-test");
-        let engine = Engine::start(tracer, Sampler::AlwaysOn, true, capacity, lost).expect("collector thread");
+        let collect = collect(ended.clone(), SpanLimits::default());
+        let engine = Engine::start(collect, Sampler::AlwaysOn, true, capacity, lost).expect("collector thread");
         (engine, ended, losses)
     }
 
@@ -458,13 +470,9 @@ mod tests {
     #[test]
     fn spans_in_the_hand_off_are_counted_queued_until_the_processors_have_them() {
         let gate = Gate(Arc::new((Mutex::new(false), std::sync::Condvar::new())));
-        let provider = SdkTracerProvider::builder()
-            .with_sampler(replay::ReplaySampler(Sampler::AlwaysOn))
-            .with_id_generator(replay::ReplayIds::default())
-            .with_span_processor(gate.clone())
-            .build();
-        let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "engine-test");
-        let engine = Engine::start(tracer, Sampler::AlwaysOn, true, 16, Box::new(|_, _| {})).expect("collector thread");
+        let collect = collect(gate.clone(), SpanLimits::default());
+        let engine =
+            Engine::start(collect, Sampler::AlwaysOn, true, 16, Box::new(|_, _| {})).expect("collector thread");
         let open = start(&engine, "still open");
         for _ in 0..3 {
             start(&engine, "ended").end();
@@ -494,5 +502,64 @@ mod tests {
         let after = start(&engine, "after");
         assert!(!opentelemetry::trace::Span::is_recording(&after));
         assert_eq!(ended.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn once_the_provider_shut_its_processors_down_engine_spans_are_counted_lost() {
+        let ended = Ended::default();
+        let mut processors = processors::Processors::default();
+        let processor: Arc<dyn SpanProcessor> = Arc::new(ended.clone());
+        let on_end = Arc::clone(&processor);
+        let shared = processors.share(processor, Box::new(move |span| on_end.on_end(span)));
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().with_span_processor(shared).build();
+        let collect =
+            Collect { processors, scope: InstrumentationScope::builder("t").build(), limits: SpanLimits::default() };
+        let losses = Arc::new(Mutex::new(Vec::new()));
+        let books = Arc::clone(&losses);
+        let sink: LossSink = Box::new(move |n, why| books.lock().unwrap_or_else(|e| e.into_inner()).push((n, why)));
+        let engine = Engine::start(collect, Sampler::AlwaysOn, true, 16, sink).expect("collector thread");
+        start(&engine, "before").end();
+        assert!(engine.flush(Instant::now() + Duration::from_secs(10)));
+        // Shut down by someone holding the provider, the engine still running.
+        assert!(provider.shutdown().is_ok());
+        start(&engine, "after").end();
+        assert!(engine.close(Instant::now() + Duration::from_secs(10)));
+        assert_eq!(ended.0.load(Ordering::SeqCst), 1);
+        assert_eq!(lost(&losses, Lost::AfterShutdown), 1);
+    }
+
+    /// Panics on the span named "boom", counts the others.
+    #[derive(Debug, Clone, Default)]
+    struct Panicky(Ended);
+
+    impl SpanProcessor for Panicky {
+        fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &Context) {}
+        fn on_end(&self, span: SpanData) {
+            assert_ne!(span.name, "boom", "a processor panicking on purpose");
+            self.0.on_end(span);
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panicking_processor_loses_that_span_only() {
+        let panicky = Panicky::default();
+        let losses = Arc::new(Mutex::new(Vec::new()));
+        let books = Arc::clone(&losses);
+        let sink: LossSink = Box::new(move |n, why| books.lock().unwrap_or_else(|e| e.into_inner()).push((n, why)));
+        let collect = collect(panicky.clone(), SpanLimits::default());
+        let engine = Engine::start(collect, Sampler::AlwaysOn, true, 16, sink).expect("collector thread");
+        start(&engine, "before").end();
+        start(&engine, "boom").end();
+        start(&engine, "after").end();
+        assert!(engine.close(Instant::now() + Duration::from_secs(10)));
+        assert_eq!(panicky.0 .0.load(Ordering::SeqCst), 2);
+        assert_eq!(lost(&losses, Lost::Panicked), 1);
+        assert_eq!(engine.books.queued(), 0, "not pending either");
     }
 }

@@ -164,6 +164,32 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Queues a finished span that never went through `on_start` (the span
+    /// engine's): not counted open, only refused once shutdown began.
+    pub(crate) fn enqueue(&self, span: SpanData) {
+        let shared = &self.shared;
+        let mut queue = shared.lock();
+        if queue.closed {
+            drop(queue);
+            shared.tally.lost(1, Loss::AfterShutdown);
+            return;
+        }
+        if queue.spans.len() >= shared.limits.max_queue {
+            drop(queue);
+            shared.tally.lost(1, Loss::QueueFull);
+            return;
+        }
+        queue.spans.push_back(span);
+        shared.tally.queued(1);
+        let full = queue.spans.len() == shared.limits.max_batch;
+        drop(queue);
+        // Only a full batch wakes the worker early; otherwise it exports on
+        // its schedule, and ending a span makes no system call.
+        if full {
+            shared.wake_worker.notify_one();
+        }
+    }
+
     /// The books of this pipeline.
     pub(crate) fn tally(&self) -> &Arc<Tally> {
         &self.shared.tally
@@ -203,26 +229,7 @@ impl SpanProcessor for Pipeline {
         if before & CLOSED != 0 {
             return; // counted when shutdown began, or when it started
         }
-        let mut queue = shared.lock();
-        if queue.closed {
-            drop(queue);
-            shared.tally.lost(1, Loss::AfterShutdown);
-            return;
-        }
-        if queue.spans.len() >= shared.limits.max_queue {
-            drop(queue);
-            shared.tally.lost(1, Loss::QueueFull);
-            return;
-        }
-        queue.spans.push_back(span);
-        shared.tally.queued(1);
-        let full = queue.spans.len() == shared.limits.max_batch;
-        drop(queue);
-        // Only a full batch wakes the worker early; otherwise it exports on
-        // its schedule, and ending a span makes no system call.
-        if full {
-            shared.wake_worker.notify_one();
-        }
+        self.enqueue(span);
     }
 
     fn force_flush(&self) -> OTelSdkResult {

@@ -1,0 +1,89 @@
+//! The span processors of `init()`'s provider, shared with the collector:
+//! the provider keeps driving them for its own (SDK path) spans, flushes
+//! and shuts them down; the collector gives them the engine's finished spans
+//! directly, `on_end` only, without an SDK span in between.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::Context;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::Resource;
+
+/// How the collector gives one processor a finished span.
+pub(crate) type OnEnd = Box<dyn Fn(SpanData) + Send + Sync>;
+
+/// Every processor the collector gives spans to, in the provider's order.
+#[derive(Default)]
+pub(crate) struct Processors {
+    on_end: Vec<OnEnd>,
+    /// Set once the provider began shutting its processors down (by the
+    /// guard, after the engine was drained, or by anyone holding it).
+    shut_down: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Processors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Processors").field("count", &self.on_end.len()).finish_non_exhaustive()
+    }
+}
+
+impl Processors {
+    /// Shares `processor` with the provider: returns what to give the
+    /// provider's builder; the collector calls `on_end` for each engine span.
+    /// The processor's resource must already be set: the provider cannot
+    /// reach into a shared one.
+    pub(crate) fn share(&mut self, processor: Arc<dyn SpanProcessor>, on_end: OnEnd) -> SharedProcessor {
+        self.on_end.push(on_end);
+        SharedProcessor { inner: processor, shut_down: Arc::clone(&self.shut_down) }
+    }
+
+    /// True once the provider was shut down: its processors take no spans.
+    pub(crate) fn shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
+    }
+
+    /// Gives `span` to every processor, cloned for all but the last, as
+    /// the SDK does.
+    pub(crate) fn on_end(&self, span: SpanData) {
+        if let Some((last, others)) = self.on_end.split_last() {
+            for on_end in others {
+                on_end(span.clone());
+            }
+            last(span);
+        }
+    }
+}
+
+/// One processor as the provider holds it: every call forwarded; shutting
+/// it down also tells the collector.
+#[derive(Debug)]
+pub(crate) struct SharedProcessor {
+    inner: Arc<dyn SpanProcessor>,
+    shut_down: Arc<AtomicBool>,
+}
+
+impl SpanProcessor for SharedProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.shut_down.store(true, Ordering::Release);
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, _resource: &Resource) {
+        // Set on the processor before it was shared (`Processors::share`).
+    }
+}
