@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::{Key, KeyValue};
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, SpanProcessor, TracerProviderBuilder};
+use opentelemetry_sdk::trace::{
+    Sampler, SdkTracerProvider, SpanData, SpanExporter, SpanProcessor, TracerProviderBuilder,
+};
 use opentelemetry_sdk::Resource;
 
 use super::env::Lookup;
@@ -61,15 +63,18 @@ impl ExportPipelines {
         // The engine's spans never went through `on_start`: queued without
         // being counted open.
         let queue = pipeline.clone();
-        builder.with_span_processor(self.shared.share(Arc::new(pipeline), Box::new(move |span| queue.enqueue(span))))
+        let on_end = Box::new(move |spans: &mut Vec<SpanData>| {
+            queue.enqueue_all(spans);
+            0
+        });
+        builder.with_span_processor(self.shared.share(Arc::new(pipeline), on_end))
     }
 
     /// `processor` for the provider, shared with the span engine's collector.
     fn share<P: SpanProcessor + 'static>(&mut self, mut processor: P) -> SharedProcessor {
         processor.set_resource(&self.resource);
         let processor: Arc<dyn SpanProcessor> = Arc::new(processor);
-        let on_end = Arc::clone(&processor);
-        self.shared.share(processor, Box::new(move |span| on_end.on_end(span)))
+        self.shared.share(Arc::clone(&processor), crate::engine::processors::one_by_one(processor))
     }
 }
 

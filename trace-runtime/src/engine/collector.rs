@@ -5,13 +5,11 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use opentelemetry::trace::SpanContext;
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::trace::SpanLimits;
 
 use super::handoff::HandOff;
 use super::processors::Processors;
-use super::record::Record;
 use super::{span_data, Books, Lost};
 
 /// What the collector gives spans to, and how it builds them.
@@ -28,22 +26,27 @@ pub(crate) struct Collect {
 pub(super) fn run(handoff: &HandOff, collect: &Collect, lost: &dyn Fn(u64, Lost), books: &Books) {
     // Spans processors or exporters start here must not come back to us.
     let _suppressed = Context::new().with_telemetry_suppressed().attach();
-    handoff.run(|(context, record)| {
-        // A panicking processor loses this span only, not the collector.
-        if catch_unwind(AssertUnwindSafe(|| deliver(collect, context, record, lost))).is_err() {
-            lost(1, Lost::Panicked);
+    let mut spans = Vec::new();
+    handoff.run(|batch| {
+        let swept = batch.len() as u64;
+        if collect.processors.shut_down() {
+            // The provider was shut down (by someone holding it, around the
+            // guard): no processor takes the spans, as on the SDK path.
+            batch.clear();
+            lost(swept, Lost::AfterShutdown);
+        } else {
+            spans.extend(
+                batch
+                    .drain(..)
+                    .map(|(context, record)| span_data::build(context, record, &collect.limits, &collect.scope)),
+            );
+            // A panicking processor loses the spans it panicked on, not the collector.
+            let panicked = catch_unwind(AssertUnwindSafe(|| collect.processors.on_end_all(&mut spans)))
+                .unwrap_or_else(|_| spans.len() as u64);
+            spans.clear();
+            lost(panicked, Lost::Panicked);
         }
-        // Only now: the processors already count it (queued or lost).
-        books.delivered();
+        // Only now: the processors already count them (queued or lost).
+        books.delivered(swept);
     });
-}
-
-fn deliver(collect: &Collect, context: SpanContext, record: Record, lost: &dyn Fn(u64, Lost)) {
-    if collect.processors.shut_down() {
-        // The provider was shut down (by someone holding it, around the
-        // guard): no processor takes the span, as on the SDK path.
-        lost(1, Lost::AfterShutdown);
-        return;
-    }
-    collect.processors.on_end(span_data::build(context, record, &collect.limits, &collect.scope));
 }

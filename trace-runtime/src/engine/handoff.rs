@@ -161,9 +161,9 @@ impl HandOff {
         self.wake();
     }
 
-    /// The collector's loop: sweeps into `batch`, gives each span to
-    /// `deliver`, answers flushes, until stopped.
-    pub(super) fn run(&self, mut deliver: impl FnMut(Finished)) {
+    /// The collector's loop: sweeps into a batch, gives it to `deliver`
+    /// (which leaves it empty), answers flushes, until stopped.
+    pub(super) fn run(&self, mut deliver: impl FnMut(&mut Vec<Finished>)) {
         let _ = self.collector.set(std::thread::current());
         let mut batch = Vec::new();
         loop {
@@ -171,7 +171,9 @@ impl HandOff {
             let asked = lock(&self.flushes).asked;
             self.sweep(&mut batch);
             let swept = batch.len();
-            batch.drain(..).for_each(&mut deliver);
+            if swept > 0 {
+                deliver(&mut batch);
+            }
             if asked > 0 {
                 let mut flushes = lock(&self.flushes);
                 if flushes.done < asked {
@@ -184,7 +186,9 @@ impl HandOff {
                 // them, and any later push is refused (see `push_to`).
                 self.finished.store(true, Ordering::Release);
                 self.sweep(&mut batch);
-                batch.drain(..).for_each(&mut deliver);
+                if !batch.is_empty() {
+                    deliver(&mut batch);
+                }
                 return;
             }
             if swept == 0 {

@@ -111,9 +111,9 @@ impl Books {
         self.word.load(Ordering::Acquire) / ONE_QUEUED
     }
 
-    /// One queued span was given to the processors (or counted lost).
-    fn delivered(&self) {
-        self.word.fetch_sub(ONE_QUEUED, Ordering::AcqRel);
+    /// `spans` queued spans were given to the processors (or counted lost).
+    fn delivered(&self, spans: u64) {
+        self.word.fetch_sub(spans * ONE_QUEUED, Ordering::AcqRel);
     }
 }
 
@@ -171,7 +171,7 @@ impl Engine {
         // Open to queued in one step: `pending_spans()` never misses it.
         let before = self.books.word.fetch_add(ONE_QUEUED - ONE_OPEN, Ordering::AcqRel);
         if before & CLOSED != 0 {
-            self.books.delivered();
+            self.books.delivered(1);
             return; // counted lost when the engine closed
         }
         let queued = before / ONE_QUEUED;
@@ -186,7 +186,7 @@ impl Engine {
         } else {
             Lost::AfterShutdown
         };
-        self.books.delivered();
+        self.books.delivered(1);
         (self.lost)(1, refused);
     }
 
@@ -398,8 +398,7 @@ mod tests {
     pub(super) fn collect(processor: impl SpanProcessor + 'static, limits: SpanLimits) -> Collect {
         let mut processors = processors::Processors::default();
         let processor: Arc<dyn SpanProcessor> = Arc::new(processor);
-        let on_end = Arc::clone(&processor);
-        let _provider_side = processors.share(processor, Box::new(move |span| on_end.on_end(span)));
+        let _provider_side = processors.share(Arc::clone(&processor), processors::one_by_one(processor));
         Collect { processors, scope: InstrumentationScope::builder("engine-test").build(), limits }
     }
 
@@ -509,8 +508,7 @@ mod tests {
         let ended = Ended::default();
         let mut processors = processors::Processors::default();
         let processor: Arc<dyn SpanProcessor> = Arc::new(ended.clone());
-        let on_end = Arc::clone(&processor);
-        let shared = processors.share(processor, Box::new(move |span| on_end.on_end(span)));
+        let shared = processors.share(Arc::clone(&processor), processors::one_by_one(processor));
         let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().with_span_processor(shared).build();
         let collect =
             Collect { processors, scope: InstrumentationScope::builder("t").build(), limits: SpanLimits::default() };

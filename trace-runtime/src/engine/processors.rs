@@ -3,6 +3,7 @@
 //! and shuts them down; the collector gives them the engine's finished spans
 //! directly, `on_end` only, without an SDK span in between.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +13,10 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
-/// How the collector gives one processor a finished span.
-pub(crate) type OnEnd = Box<dyn Fn(SpanData) + Send + Sync>;
+/// How the collector gives one processor a batch of finished spans (the
+/// vector is left empty). Returns how many of them the processor panicked
+/// on.
+pub(crate) type OnEnd = Box<dyn Fn(&mut Vec<SpanData>) -> u64 + Send + Sync>;
 
 /// Every processor the collector gives spans to, in the provider's order.
 #[derive(Default)]
@@ -45,16 +48,33 @@ impl Processors {
         self.shut_down.load(Ordering::Acquire)
     }
 
-    /// Gives `span` to every processor, cloned for all but the last, as
-    /// the SDK does.
-    pub(crate) fn on_end(&self, span: SpanData) {
-        if let Some((last, others)) = self.on_end.split_last() {
-            for on_end in others {
-                on_end(span.clone());
-            }
-            last(span);
+    /// Gives `spans` to every processor, cloned for all but the last, as
+    /// the SDK does. Returns how many spans a processor panicked on.
+    pub(crate) fn on_end_all(&self, spans: &mut Vec<SpanData>) -> u64 {
+        let Some((last, others)) = self.on_end.split_last() else {
+            spans.clear();
+            return 0;
+        };
+        let mut panicked = 0;
+        for on_end in others {
+            panicked += on_end(&mut spans.clone());
         }
+        panicked + last(spans)
     }
+}
+
+/// The [`OnEnd`] of a processor of the user's own: `on_end` span by span,
+/// each under `catch_unwind` (a panic loses that span only).
+pub(crate) fn one_by_one(processor: Arc<dyn SpanProcessor>) -> OnEnd {
+    Box::new(move |spans| {
+        let mut panicked = 0;
+        for span in spans.drain(..) {
+            if catch_unwind(AssertUnwindSafe(|| processor.on_end(span))).is_err() {
+                panicked += 1;
+            }
+        }
+        panicked
+    })
 }
 
 /// One processor as the provider holds it: every call forwarded; shutting

@@ -164,28 +164,30 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Queues a finished span that never went through `on_start` (the span
-    /// engine's): not counted open, only refused once shutdown began.
-    pub(crate) fn enqueue(&self, span: SpanData) {
+    /// Queues finished spans that never went through `on_start` (the span
+    /// engine's, a collector's batch at a time): not counted open, only
+    /// refused once shutdown began or past the queue's bound. One lock for
+    /// the whole batch; `spans` is left empty.
+    pub(crate) fn enqueue_all(&self, spans: &mut Vec<SpanData>) {
         let shared = &self.shared;
         let mut queue = shared.lock();
         if queue.closed {
             drop(queue);
-            shared.tally.lost(1, Loss::AfterShutdown);
+            shared.tally.lost(spans.len() as u64, Loss::AfterShutdown);
+            spans.clear();
             return;
         }
-        if queue.spans.len() >= shared.limits.max_queue {
-            drop(queue);
-            shared.tally.lost(1, Loss::QueueFull);
-            return;
-        }
-        queue.spans.push_back(span);
-        shared.tally.queued(1);
-        let full = queue.spans.len() == shared.limits.max_batch;
+        let was = queue.spans.len();
+        let room = shared.limits.max_queue.saturating_sub(was).min(spans.len());
+        queue.spans.extend(spans.drain(..room));
+        let now = queue.spans.len();
         drop(queue);
-        // Only a full batch wakes the worker early; otherwise it exports on
-        // its schedule, and ending a span makes no system call.
-        if full {
+        shared.tally.queued(room as u64);
+        shared.tally.lost(spans.len() as u64, Loss::QueueFull);
+        spans.clear();
+        // Only reaching a full batch wakes the worker early; otherwise it
+        // exports on its schedule.
+        if was < shared.limits.max_batch && now >= shared.limits.max_batch {
             shared.wake_worker.notify_one();
         }
     }
@@ -229,7 +231,26 @@ impl SpanProcessor for Pipeline {
         if before & CLOSED != 0 {
             return; // counted when shutdown began, or when it started
         }
-        self.enqueue(span);
+        let mut queue = shared.lock();
+        if queue.closed {
+            drop(queue);
+            shared.tally.lost(1, Loss::AfterShutdown);
+            return;
+        }
+        if queue.spans.len() >= shared.limits.max_queue {
+            drop(queue);
+            shared.tally.lost(1, Loss::QueueFull);
+            return;
+        }
+        queue.spans.push_back(span);
+        shared.tally.queued(1);
+        let full = queue.spans.len() == shared.limits.max_batch;
+        drop(queue);
+        // Only a full batch wakes the worker early; otherwise it exports on
+        // its schedule, and ending a span makes no system call.
+        if full {
+            shared.wake_worker.notify_one();
+        }
     }
 
     fn force_flush(&self) -> OTelSdkResult {
