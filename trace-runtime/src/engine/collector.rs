@@ -22,31 +22,36 @@ pub(crate) struct Collect {
     pub(crate) limits: SpanLimits,
 }
 
+/// The most spans built and given to the processors at once.
+const CHUNK: usize = 128;
+
 /// Runs until the hand-off is stopped.
 pub(super) fn run(handoff: &HandOff, collect: &Collect, lost: &dyn Fn(u64, Lost), books: &Books) {
     // Spans processors or exporters start here must not come back to us.
     let _suppressed = Context::new().with_telemetry_suppressed().attach();
-    let mut spans = Vec::new();
+    let mut spans = Vec::with_capacity(CHUNK);
     handoff.run(|batch| {
-        let swept = batch.len() as u64;
-        if collect.processors.shut_down() {
-            // The provider was shut down (by someone holding it, around the
-            // guard): no processor takes the spans, as on the SDK path.
-            batch.clear();
-            lost(swept, Lost::AfterShutdown);
-        } else {
-            spans.extend(
-                batch
-                    .drain(..)
-                    .map(|(context, record)| span_data::build(context, record, &collect.limits, &collect.scope)),
-            );
-            // A panicking processor loses the spans it panicked on, not the collector.
-            let panicked = catch_unwind(AssertUnwindSafe(|| collect.processors.on_end_all(&mut spans)))
-                .unwrap_or_else(|_| spans.len() as u64);
-            spans.clear();
-            lost(panicked, Lost::Panicked);
+        // By chunks: each chunk's room in the hand-off is given back as soon
+        // as its processors have it, not once the whole sweep is delivered.
+        while !batch.is_empty() {
+            let chunk = batch.len().min(CHUNK);
+            if collect.processors.shut_down() {
+                // The provider was shut down (by someone holding it, around
+                // the guard): no processor takes the spans, as on the SDK path.
+                batch.drain(..chunk);
+                lost(chunk as u64, Lost::AfterShutdown);
+            } else {
+                spans.extend(batch.drain(..chunk).map(|(context, record)| {
+                    span_data::build(context, record, &collect.limits, &collect.scope)
+                }));
+                // A panicking processor loses the spans it panicked on, not the collector.
+                let panicked = catch_unwind(AssertUnwindSafe(|| collect.processors.on_end_all(&mut spans)))
+                    .unwrap_or_else(|_| spans.len() as u64);
+                spans.clear();
+                lost(panicked, Lost::Panicked);
+            }
+            // Only now: the processors already count them (queued or lost).
+            books.delivered(chunk as u64);
         }
-        // Only now: the processors already count them (queued or lost).
-        books.delivered(swept);
     });
 }
