@@ -41,12 +41,14 @@ pub(super) fn run(handoff: &HandOff, collect: &Collect, lost: &dyn Fn(u64, Lost)
                 batch.drain(..chunk);
                 lost(chunk as u64, Lost::AfterShutdown);
             } else {
-                spans.extend(batch.drain(..chunk).map(|(context, record)| {
-                    span_data::build(context, record, &collect.limits, &collect.scope)
-                }));
+                spans.extend(
+                    batch
+                        .drain(..chunk)
+                        .map(|(context, record)| span_data::build(context, record, &collect.limits, &collect.scope)),
+                );
                 // A panicking processor loses the spans it panicked on, not the collector.
                 let panicked = catch_unwind(AssertUnwindSafe(|| collect.processors.on_end_all(&mut spans)))
-                    .unwrap_or_else(|_| spans.len() as u64);
+                    .unwrap_or(chunk as u64);
                 spans.clear();
                 lost(panicked, Lost::Panicked);
             }
