@@ -15,7 +15,6 @@
 //! Spans of a provider the user installed keep the SDK path entirely.
 
 mod collector;
-mod decision;
 mod handoff;
 mod ids;
 pub(crate) mod processors;
@@ -76,7 +75,7 @@ pub(crate) type LossSink = Box<dyn Fn(u64, Lost) + Send + Sync>;
 pub(crate) struct Engine {
     sampler: Sampler,
     /// The sampler's rule, when the engine can apply it without asking.
-    rule: decision::Rule,
+    rule: sampler::Rule,
     /// The sampler may read attributes, links or the name: give it all of them.
     reads_attributes: bool,
     handoff: Arc<HandOff>,
@@ -126,7 +125,7 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Starts the collector thread, which builds spans as `collect` says and
     /// gives them to its processors (`sampler_built_here`: see
-    /// [`decision::Rule::of`]). `None` when the thread cannot be started:
+    /// [`sampler::Rule::of`]). `None` when the thread cannot be started:
     /// the caller keeps the SDK path.
     pub(crate) fn start(
         collect: Collect,
@@ -149,8 +148,8 @@ impl Engine {
             eprintln!("trace-runtime: could not start the span collector thread ({error}); spans take the SDK path");
             return None;
         }
-        let reads_attributes = !sampler::ignores_attributes(&sampler);
-        let rule = decision::Rule::of(&sampler, sampler_built_here);
+        let reads_attributes = !sampler::ignores_attributes(&sampler, sampler_built_here);
+        let rule = sampler::Rule::of(&sampler, sampler_built_here);
         let lost: LossSink = Box::new(move |n, why| (loss)(n, why));
         LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(&books));
         let capacity = capacity.clamp(1, HANDOFF_CAPACITY) as u64;

@@ -1,11 +1,69 @@
 //! What the engine knows about the configured sampler before asking it.
+//!
+//! `init()` takes its sampler as an `opentelemetry_sdk` [`Sampler`]. For the
+//! ones whose rule is fixed (always on, always off, and parent-based over
+//! either, the default) the engine applies that rule itself, on values it
+//! already holds: no sampler call, no `SamplingResult` to build and drop.
+//! Every other sampler (a ratio, a custom `ShouldSample`) is asked as the
+//! SDK would ask it, with the attributes the SDK would give it unless it is
+//! one of the SDK's own, known not to read them.
 
+use opentelemetry::trace::SpanContext;
 use opentelemetry_sdk::trace::Sampler;
+
+/// What the engine knows of its sampler's rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rule {
+    AlwaysOn,
+    AlwaysOff,
+    /// `ParentBased`: a span with a parent follows it; a root is sampled
+    /// (`Some(true)`), dropped (`Some(false)`), or the root sampler is asked.
+    ParentBased(Option<bool>),
+    /// Anything else: the sampler is asked.
+    Ask,
+}
+
+impl Rule {
+    /// The rule of `sampler`. `built_here`: traced built it (the default, or
+    /// `OTEL_TRACES_SAMPLER`), so a parent-based root sampler is known by its
+    /// `Debug` form; one passed in code may be the user's own type printing
+    /// the same, and is asked for roots.
+    pub(crate) fn of(sampler: &Sampler, built_here: bool) -> Rule {
+        match sampler {
+            Sampler::AlwaysOn => Rule::AlwaysOn,
+            Sampler::AlwaysOff => Rule::AlwaysOff,
+            Sampler::ParentBased(_) if built_here => match format!("{sampler:?}").as_str() {
+                "ParentBased(AlwaysOn)" => Rule::ParentBased(Some(true)),
+                "ParentBased(AlwaysOff)" => Rule::ParentBased(Some(false)),
+                _ => Rule::ParentBased(None),
+            },
+            // Whatever its root sampler, a span with a parent follows it.
+            Sampler::ParentBased(_) => Rule::ParentBased(None),
+            _ => Rule::Ask,
+        }
+    }
+
+    /// Whether a span is sampled, exactly as [`Sampler::should_sample`]
+    /// decides it, or `None` when the sampler must be asked. `has_span`: the
+    /// parent context holds a span (the SDK's parent-based rule looks at that,
+    /// not at whether the span is valid); `parent` is that span's context.
+    #[inline]
+    pub(crate) fn decide(self, has_span: bool, parent: &SpanContext) -> Option<bool> {
+        match self {
+            Rule::AlwaysOn => Some(true),
+            Rule::AlwaysOff => Some(false),
+            Rule::ParentBased(_) if has_span => Some(parent.is_sampled()),
+            Rule::ParentBased(root) => root,
+            Rule::Ask => None,
+        }
+    }
+}
 
 /// True when `sampler` is known not to read the span's attributes, links or
 /// name (the SDK's own samplers): the engine then asks it without building
-/// them. A custom `ShouldSample` is given exactly what the SDK would give.
-pub(crate) fn ignores_attributes(sampler: &Sampler) -> bool {
+/// them. A custom `ShouldSample` is given exactly what the SDK would give;
+/// `built_here` as for [`Rule::of`].
+pub(crate) fn ignores_attributes(sampler: &Sampler, built_here: bool) -> bool {
     fn builtin(debug: &str) -> bool {
         matches!(debug, "AlwaysOn" | "AlwaysOff") || debug.starts_with("TraceIdRatioBased(")
     }
@@ -13,7 +71,7 @@ pub(crate) fn ignores_attributes(sampler: &Sampler) -> bool {
         Sampler::AlwaysOn | Sampler::AlwaysOff | Sampler::TraceIdRatioBased(_) => true,
         // The root sampler is a `dyn ShouldSample`: only the SDK's own are
         // known by their `Debug` form (`ParentBased(AlwaysOn)`, the default).
-        Sampler::ParentBased(_) => {
+        Sampler::ParentBased(_) if built_here => {
             let debug = format!("{sampler:?}");
             debug.strip_prefix("ParentBased(").and_then(|s| s.strip_suffix(')')).is_some_and(builtin)
         }
@@ -23,7 +81,7 @@ pub(crate) fn ignores_attributes(sampler: &Sampler) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{Link, SpanKind, TraceId, TraceState};
+    use opentelemetry::trace::{Link, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState};
     use opentelemetry::{Context, KeyValue};
     use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
 
@@ -31,9 +89,11 @@ mod tests {
 
     #[test]
     fn only_the_sdk_samplers_are_known_to_ignore_attributes() {
-        assert!(ignores_attributes(&Sampler::AlwaysOn));
-        assert!(ignores_attributes(&Sampler::ParentBased(Box::new(Sampler::AlwaysOn))));
-        assert!(ignores_attributes(&Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.5)))));
+        assert!(ignores_attributes(&Sampler::AlwaysOn, false));
+        assert!(ignores_attributes(&Sampler::ParentBased(Box::new(Sampler::AlwaysOn)), true));
+        // Passed in code, the root sampler may be a type of the user's own.
+        assert!(!ignores_attributes(&Sampler::ParentBased(Box::new(Sampler::AlwaysOn)), false));
+        assert!(ignores_attributes(&Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.5))), true));
         #[derive(Debug, Clone)]
         struct Custom;
         impl ShouldSample for Custom {
@@ -53,6 +113,76 @@ mod tests {
                 }
             }
         }
-        assert!(!ignores_attributes(&Sampler::ParentBased(Box::new(Custom))));
+        assert!(!ignores_attributes(&Sampler::ParentBased(Box::new(Custom)), true));
+    }
+
+    /// Every rule decides as the SDK's sampler does, for every kind of parent.
+    #[test]
+    fn each_rule_decides_as_the_sdk_sampler() {
+        let sc = |flags, remote| {
+            SpanContext::new(TraceId::from(3_u128), SpanId::from(4_u64), flags, remote, TraceState::default())
+        };
+        let parents = [
+            Context::new(),
+            Context::new().with_remote_span_context(sc(TraceFlags::SAMPLED, true)),
+            Context::new().with_remote_span_context(sc(TraceFlags::default(), true)),
+            Context::new().with_remote_span_context(sc(TraceFlags::SAMPLED, false)),
+            Context::new().with_remote_span_context(sc(TraceFlags::default(), false)),
+            Context::new().with_remote_span_context(SpanContext::empty_context()),
+        ];
+        let samplers = [
+            Sampler::AlwaysOn,
+            Sampler::AlwaysOff,
+            Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+            Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        ];
+        for sampler in &samplers {
+            for built_here in [true, false] {
+                let rule = Rule::of(sampler, built_here);
+                for parent in &parents {
+                    let sdk =
+                        sampler.should_sample(Some(parent), TraceId::from(9_u128), "n", &SpanKind::Internal, &[], &[]);
+                    let span = parent.span();
+                    let sampled = sdk.decision == SamplingDecision::RecordAndSample;
+                    match rule.decide(parent.has_active_span(), span.span_context()) {
+                        Some(ours) => assert_eq!(ours, sampled, "{sampler:?} {parent:?}"),
+                        // Only a root of a sampler passed in code is asked.
+                        None => assert!(!built_here && !parent.has_active_span(), "{sampler:?} {parent:?}"),
+                    }
+                }
+            }
+        }
+        assert_eq!(Rule::of(&Sampler::TraceIdRatioBased(0.5), true), Rule::Ask);
+        let ratio_roots = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.5)));
+        assert_eq!(Rule::of(&ratio_roots, true), Rule::ParentBased(None));
+    }
+
+    /// A sampler of the user's own whose `Debug` reads like the SDK's is
+    /// still asked for roots, when it was passed in code.
+    #[test]
+    fn a_root_sampler_passed_in_code_is_asked() {
+        #[derive(Debug, Clone)]
+        struct AlwaysOn;
+        impl ShouldSample for AlwaysOn {
+            fn should_sample(
+                &self,
+                _: Option<&Context>,
+                _: TraceId,
+                _: &str,
+                _: &SpanKind,
+                _: &[opentelemetry::KeyValue],
+                _: &[opentelemetry::trace::Link],
+            ) -> opentelemetry_sdk::trace::SamplingResult {
+                opentelemetry_sdk::trace::SamplingResult {
+                    decision: SamplingDecision::Drop,
+                    attributes: Vec::new(),
+                    trace_state: TraceState::default(),
+                }
+            }
+        }
+        let sampler = Sampler::ParentBased(Box::new(AlwaysOn));
+        assert_eq!(format!("{sampler:?}"), "ParentBased(AlwaysOn)");
+        assert_eq!(Rule::of(&sampler, false), Rule::ParentBased(None));
+        assert_eq!(Rule::of(&sampler, false).decide(false, &SpanContext::empty_context()), None);
     }
 }
