@@ -1,9 +1,11 @@
 //! traced's own span engine, used whenever `init()` owns the provider.
 //!
-//! On the application's thread a span costs a sampler call, two ids from a
+//! On the application's thread a span costs the sampler's decision (made
+//! without a call for the SDK's fixed rules, [`sampler`]), two ids from a
 //! per-thread generator, two clock reads and a compact [`Record`] that points
-//! at the call site's `&'static` metadata; ending it moves the record into a
-//! bounded hand-off. The collector thread ([`collector`]) builds the SDK's
+//! at the call site's `&'static` metadata; ending it pushes the record onto
+//! the thread's lane of the bounded hand-off ([`handoff`]). The collector
+//! thread ([`collector`]) sweeps the lanes by the batch, builds the SDK's
 //! `SpanData` from it ([`span_data`]) and gives it to the provider's
 //! processors ([`processors`], shared with the provider), so everything
 //! downstream (the export pipelines, processors added with
@@ -39,10 +41,10 @@ pub(crate) use ids::{new_span_id, new_trace_id};
 pub(crate) use record::EngineSpan;
 use record::{Extra, Record};
 
-/// The most finished spans a hand-off holds before new ones are counted
-/// lost. The hand-off allocates its slots up front (a few hundred bytes
-/// each), so `init()` sizes it like the export queue
-/// (`batch_max_queue_size`: default 2048, at most 65,536, the same bound).
+/// The most finished spans a hand-off may be sized to hold before new ones
+/// are counted lost. `init()` sizes it like the export queue
+/// (`batch_max_queue_size`: default 2048, at most 65,536, the same bound);
+/// its lanes grow to what they hold (about 200 bytes a span), never past it.
 pub(crate) const HANDOFF_CAPACITY: usize = 65_536;
 
 /// Every engine that may still hold spans in its hand-off, for
