@@ -6,7 +6,7 @@
 //! uncontended lock and a move, no channel slot, no wake-up. The collector
 //! sweeps every lane at once, swapping each vector for an empty one, so it
 //! takes spans by the batch (one lock per lane per sweep, not one per span).
-//! It sweeps when woken (the hand-off is half full, a flush, a stop) and
+//! It sweeps when woken (the hand-off is an eighth full, a flush, a stop) and
 //! otherwise on a short timer.
 //!
 //! The bound is the engine's: its books count every queued span, and a span
@@ -29,11 +29,13 @@ pub(super) type Finished = (SpanContext, Record);
 
 /// How long the collector sleeps between sweeps when nothing wakes it: the
 /// longest a finished span waits before the processors have it.
-const SWEEP_EVERY: Duration = Duration::from_millis(20);
+const SWEEP_EVERY: Duration = Duration::from_millis(10);
 
-/// A lane that grew past this many slots gives them back once swept, so a
-/// burst does not keep its memory for the thread's whole life.
-const KEEP_SLOTS: usize = 256;
+/// A lane that grew past this many slots gives the rest back once swept, so
+/// a burst does not keep its memory for the thread's whole life (about
+/// 200 KB at most per thread), while a steady stream never reallocates:
+/// the collector is woken well before a lane holds this many.
+const KEEP_SLOTS: usize = 1024;
 
 /// Tells hand-offs apart in the per-thread cache (an engine per `init()`).
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -161,19 +163,15 @@ impl HandOff {
         self.wake();
     }
 
-    /// The collector's loop: sweeps into a batch, gives it to `deliver`
-    /// (which leaves it empty), answers flushes, until stopped.
+    /// The collector's loop: sweeps the lanes, gives what each held to
+    /// `deliver` (which leaves it empty), answers flushes, until stopped.
     pub(super) fn run(&self, mut deliver: impl FnMut(&mut Vec<Finished>)) {
         let _ = self.collector.set(std::thread::current());
-        let mut batch = Vec::new();
+        let mut spare = Vec::new();
         loop {
             let stopping = self.stopping.load(Ordering::Acquire);
             let asked = lock(&self.flushes).asked;
-            self.sweep(&mut batch);
-            let swept = batch.len();
-            if swept > 0 {
-                deliver(&mut batch);
-            }
+            let swept = self.sweep(&mut spare, &mut deliver);
             if asked > 0 {
                 let mut flushes = lock(&self.flushes);
                 if flushes.done < asked {
@@ -185,10 +183,7 @@ impl HandOff {
                 // Spans pushed since the sweep above: this last sweep takes
                 // them, and any later push is refused (see `push_to`).
                 self.finished.store(true, Ordering::Release);
-                self.sweep(&mut batch);
-                if !batch.is_empty() {
-                    deliver(&mut batch);
-                }
+                self.sweep(&mut spare, &mut deliver);
                 return;
             }
             if swept == 0 {
@@ -197,22 +192,34 @@ impl HandOff {
         }
     }
 
-    /// Moves every queued span into `batch`; forgets lanes whose thread is
-    /// gone once they are empty.
-    fn sweep(&self, batch: &mut Vec<Finished>) {
-        let mut lanes = lock(&self.lanes);
-        lanes.retain(|lane| {
-            let mut spans = lock(&lane.spans);
-            batch.append(&mut spans);
-            if spans.capacity() > KEEP_SLOTS {
-                *spans = Vec::new();
+    /// Takes what every lane holds and delivers it, lane by lane; forgets
+    /// lanes whose thread is gone once they are empty. A lane is locked only
+    /// to swap its vector for `spare` (empty, with room): the application's
+    /// thread never waits for a delivery. Returns how many spans it took.
+    fn sweep(&self, spare: &mut Vec<Finished>, deliver: &mut impl FnMut(&mut Vec<Finished>)) -> usize {
+        let lanes = {
+            let mut lanes = lock(&self.lanes);
+            // Only the list holds it: its thread is gone (or moved to another
+            // engine). Kept until it is empty.
+            lanes.retain(|lane| Arc::strong_count(lane) > 1 || !lock(&lane.spans).is_empty());
+            lanes.clone()
+        };
+        let mut swept = 0;
+        for lane in lanes.iter().chain(std::iter::once(&self.shared)) {
+            {
+                let mut spans = lock(&lane.spans);
+                if spans.is_empty() {
+                    continue;
+                }
+                std::mem::swap(&mut *spans, spare);
             }
-            // Only the list holds it: its thread is gone (or moved to
-            // another engine), and it is empty now.
-            Arc::strong_count(lane) > 1
-        });
-        drop(lanes);
-        batch.append(&mut lock(&self.shared.spans));
+            swept += spare.len();
+            deliver(spare);
+            // The lane's old vector becomes the next spare, keeping its room
+            // unless a burst grew it past what a lane keeps.
+            spare.shrink_to(KEEP_SLOTS);
+        }
+        swept
     }
 }
 

@@ -179,8 +179,10 @@ impl Engine {
         let refused = if queued >= self.capacity {
             Lost::Full
         } else if self.handoff.push((context, record)) {
-            if (queued + 1) * 2 >= self.capacity {
-                // Half full: the collector sweeps now, not at its next tick.
+            if (queued + 1) * 8 >= self.capacity {
+                // An eighth full: the collector sweeps now, not at its next
+                // tick, in batches small enough to keep the export queues
+                // behind it from taking bursts.
                 self.handoff.wake();
             }
             return;
