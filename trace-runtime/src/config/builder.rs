@@ -254,7 +254,9 @@ impl Builder {
     /// Adds any span processor (for example a `SimpleSpanProcessor` in a
     /// short-lived tool, or your own). Its `on_end` gets every span once it
     /// has ended, as the SDK would build it (span limits applied), on the
-    /// span engine's collector thread. Its `on_start` is **not called** for
+    /// span engine's collector thread, which takes finished spans from the
+    /// application's threads in batches: within about 10 ms of their end, at
+    /// once on [`Guard::flush`]. Its `on_start` is **not called** for
     /// the spans of traced's span engine (`#[traced]`, `span(..)`, raw
     /// OpenTelemetry spans through the global provider): they are not SDK
     /// spans, and nothing of them reaches the processor while they are open.

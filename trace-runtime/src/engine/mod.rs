@@ -491,6 +491,41 @@ mod tests {
         assert!(engine.close(Instant::now() + Duration::from_secs(10)));
     }
 
+    /// Threads end spans on their lanes while the engine closes: every span
+    /// that recorded is delivered or counted lost, exactly once, and none is
+    /// left in a lane after the collector's last sweep.
+    #[test]
+    fn spans_ended_while_the_engine_closes_are_each_delivered_or_counted_once() {
+        let (engine, ended, losses) = engine(256);
+        let recorded = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    // Until well past the close: spans on both sides of it.
+                    let mut after_close = 0;
+                    while after_close < 1_000 {
+                        let span = start(&engine, "racing");
+                        if opentelemetry::trace::Span::is_recording(&span) {
+                            recorded.fetch_add(1, Ordering::SeqCst);
+                        } else {
+                            after_close += 1;
+                        }
+                        drop(span);
+                    }
+                });
+            }
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(2));
+                assert!(engine.close(Instant::now() + Duration::from_secs(10)));
+            });
+        });
+        let delivered = ended.0.load(Ordering::SeqCst) as u64;
+        let lost_total = lost(&losses, Lost::Full) + lost(&losses, Lost::AfterShutdown) + lost(&losses, Lost::Panicked);
+        assert_eq!(delivered + lost_total, recorded.load(Ordering::SeqCst) as u64);
+        assert!(delivered > 0, "spans ended before the close were delivered");
+        assert_eq!(engine.books.queued(), 0, "nothing left in a lane");
+    }
+
     #[test]
     fn a_span_open_at_close_is_counted_once_and_later_ones_record_nothing() {
         let (engine, ended, losses) = engine(64);
