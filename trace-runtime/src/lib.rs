@@ -41,6 +41,8 @@ mod callsite;
 mod values;
 // (global tags join each span's record)
 mod tags;
+// (where each span's local root is, which every span carries)
+mod local_root;
 
 // The span engine, then the dispatch of each span to a provider.
 mod engine;

@@ -4,14 +4,13 @@
 //! spawned tasks, threads and pools.
 
 mod carry;
-mod local;
 
 use opentelemetry::Context;
 
+use crate::local_root::root_of;
 #[allow(deprecated)] // the old name stays public until the next major version
 pub use carry::spawn_context;
 pub use carry::{bind_current_span, in_current_span, run_in_span, CurrentSpanExt, InSpan};
-pub(crate) use local::{root_of, LocalTrace, Root, RootedSpan};
 
 use crate::SpanHandle;
 

@@ -13,6 +13,7 @@
 
 mod any;
 mod redirect;
+mod rooted;
 mod router;
 
 use std::cell::RefCell;
@@ -30,6 +31,7 @@ pub(crate) use any::{AnySpan, AnyTracer};
 pub(crate) use redirect::Redirect;
 #[cfg(feature = "testing")]
 pub(crate) use redirect::{Claims, RedirectScope};
+pub(crate) use rooted::RootedSpan;
 use router::{Destination, Router};
 
 use crate::engine::{Engine, EngineTracer};

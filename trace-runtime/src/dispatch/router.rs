@@ -18,7 +18,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use super::any::AnyTracer;
 use super::redirect::Redirect;
-use crate::context::RootedSpan;
+use super::RootedSpan;
 use crate::engine::{Engine, EngineTracer};
 use crate::tags;
 

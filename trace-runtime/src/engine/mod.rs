@@ -515,7 +515,10 @@ mod tests {
                 });
             }
             s.spawn(|| {
-                std::thread::sleep(Duration::from_millis(2));
+                // Close while the producers are running (they record until then).
+                while recorded.load(Ordering::SeqCst) < 2_000 {
+                    std::thread::sleep(Duration::from_micros(100));
+                }
                 assert!(engine.close(Instant::now() + Duration::from_secs(10)));
             });
         });

@@ -12,7 +12,7 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 
 use super::Engine;
 use crate::callsite::Meta;
-use crate::context::Root;
+use crate::local_root::Root;
 use crate::tags::TagSnapshot;
 
 /// What the collector needs to build the span's `SpanData`.

@@ -72,7 +72,8 @@ pub use carrier::{Extract, Inject};
 pub(crate) use formats::{parse_list, set_active, Configured, ACCEPTED};
 pub use formats::{Propagator, Propagators, UnknownPropagator};
 
-use crate::context::{CurrentSpanExt, InSpan, LocalTrace};
+use crate::context::{CurrentSpanExt, InSpan};
+use crate::local_root::LocalTrace;
 use crate::SpanHandle;
 
 /// Longest header value read; longer ones are ignored (W3C asks receivers to

@@ -7,9 +7,9 @@ use opentelemetry::trace::{Link, SpanBuilder, SpanContext, SpanKind, TraceContex
 use opentelemetry::{Context, KeyValue};
 
 use crate::callsite::Meta;
-use crate::context::{root_of, LocalTrace, Root, RootedSpan};
-use crate::dispatch::{self, AnyTracer};
+use crate::dispatch::{self, AnyTracer, RootedSpan};
 use crate::engine::{self, new_span_id, new_trace_id};
+use crate::local_root::{root_of, LocalTrace, Root};
 use crate::propagation::datadog::PropagationError;
 use crate::tags;
 
