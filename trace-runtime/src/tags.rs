@@ -58,7 +58,7 @@ impl Tag {
 /// Spans already started are not changed. Span-level attributes with the same
 /// key win over the global tag.
 ///
-/// Inside a test capture ([`testing::capture`](crate::testing::capture),
+/// Inside a test capture (`testing::capture`,
 /// feature `testing`) the tag applies to that capture's spans only, so tests
 /// that set tags keep running in parallel without seeing each other's.
 ///

@@ -14,6 +14,8 @@ const EVERY: Duration = Duration::from_secs(60);
 #[derive(Debug, Default)]
 pub(crate) struct LastCause(Mutex<Option<String>>);
 
+// Written only by the network exporters, which are cargo features.
+#[cfg_attr(not(any(feature = "otlp", feature = "datadog")), allow(dead_code))]
 impl LastCause {
     pub(crate) fn set(&self, cause: String) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(cause);
@@ -124,6 +126,7 @@ pub(crate) fn doubled_path_hint(endpoint: &str) -> Option<String> {
 
 /// The chain of `error`'s causes, outermost first, without repeats (bounded:
 /// a cyclic chain stops after a few links).
+#[cfg_attr(not(any(feature = "otlp", feature = "datadog")), allow(dead_code))]
 pub(crate) fn source_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);

@@ -178,11 +178,9 @@ pub(crate) fn inject(cx: &Context, sc: &SpanContext, set: &mut dyn Injector) {
     }
     let member = dd_value(cx, sc).as_deref().map(DdMember::parse).unwrap_or_default();
     // The kept priority when it agrees with the decision (which a local
-    // sampler may have changed), else the plain keep or drop.
-    let priority = match member.priority {
-        Some(p) if (p > 0) == sc.is_sampled() => p,
-        _ => i32::from(sc.is_sampled()),
-    };
+    // sampler may have changed), else the plain keep or drop: the rule the
+    // native exporter uses too.
+    let priority = member.priority_for(sc.is_sampled());
     set.set(TRACE_ID, low.to_string());
     set.set(PARENT_ID, u64::from_be_bytes(sc.span_id().to_bytes()).to_string());
     set.set(SAMPLING_PRIORITY, priority.to_string());
