@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use opentelemetry::trace::{SpanContext, SpanId, TraceId, Tracer};
+use opentelemetry::trace::{FutureExt, SpanContext, SpanId, TraceId, Tracer};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 use trace_runtime::testing::SpanDataExt;
@@ -38,6 +38,17 @@ async fn middle() {
     // A thread of its own, carrying this span.
     std::thread::spawn(bind_current_span(|| deep_sync("root.from.thread"))).join().unwrap();
     deep_sync("root.from.same.thread");
+    // Carried by raw OpenTelemetry instead: a task under `with_context`, a
+    // thread that attaches the context itself. traced never sees these
+    // contexts made current, and the root is still found.
+    let cx = opentelemetry::Context::current();
+    tokio::spawn(async { deep_sync("root.from.raw.task") }.with_context(cx.clone())).await.unwrap();
+    std::thread::spawn(move || {
+        let _attached = cx.attach();
+        opentelemetry::global::tracer("raw-lib").in_span("raw.on.thread", |_| deep_sync("root.from.raw.thread"));
+    })
+    .join()
+    .unwrap();
 }
 
 #[traced]
@@ -186,7 +197,9 @@ fn context_promises_hold_on_the_engine() {
     // --- current_root_span() ---
     let root = one(&spans, "request");
     assert!(root.is_root());
-    for key in ["root.from.task", "root.from.thread", "root.from.same.thread"] {
+    for key in
+        ["root.from.task", "root.from.thread", "root.from.same.thread", "root.from.raw.task", "root.from.raw.thread"]
+    {
         assert_eq!(root.attribute(key), Some(&Value::Bool(true)), "{key} on the local root");
         let elsewhere: Vec<&str> = spans
             .iter()
@@ -198,7 +211,7 @@ fn context_promises_hold_on_the_engine() {
     assert!(root.event("root.event.from.task").is_some());
     let task_leaf = one(&spans, "deep_async");
     assert!(task_leaf.is_child_of(one(&spans, "middle")), "the spawned task carried the span");
-    assert_eq!(all(&spans, "deep_sync").iter().filter(|s| s.is_child_of(one(&spans, "middle"))).count(), 2);
+    assert_eq!(all(&spans, "deep_sync").iter().filter(|s| s.is_child_of(one(&spans, "middle"))).count(), 3);
     let served = one(&spans, "continues_remote");
     assert_eq!(served.attribute("root.under.remote"), Some(&Value::Bool(true)), "root under a remote parent");
 

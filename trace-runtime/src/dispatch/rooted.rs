@@ -1,41 +1,62 @@
 //! The span traced puts in a context for tracers other than its engine (a
 //! test capture's SDK tracer, a provider the user installed): the span, and
-//! where its local root is ([`Root`]), so `current_root_span()` finds it as
-//! it finds an engine span's.
+//! whether it is a local root written down in [`local_root`]'s table, so
+//! `current_root_span()` finds it as it finds an engine span.
 
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use opentelemetry::trace::{SpanContext, Status};
+use opentelemetry::trace::{Span, SpanContext, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 
 use super::AnySpan;
-use crate::local_root::Root;
+use crate::local_root;
 
-/// A span of a tracer other than the engine (whose spans carry their
-/// [`Root`] themselves), and where its local root is.
+/// A span of any tracer, written down while open when it is a local root
+/// of a tracer other than the engine (whose spans do that themselves).
 #[derive(Debug)]
 pub(crate) struct RootedSpan {
     span: AnySpan,
-    root: Root,
+    registered_root: bool,
 }
 
 impl RootedSpan {
-    /// `span`, whose local root is `root`.
-    pub(crate) fn new(span: AnySpan, root: Root) -> Self {
-        RootedSpan { span, root }
+    /// `span`, started under `parent`: a local root when the parent is not
+    /// a local span (none, or remote), and it records.
+    pub(crate) fn under(span: AnySpan, parent: &Context) -> Self {
+        let parent_span = parent.span();
+        let parent_context = parent_span.span_context();
+        let local_root = !parent_context.is_valid() || parent_context.is_remote();
+        RootedSpan::new(span, local_root)
     }
 
-    /// A span started under `parent`: a local root when the parent is not a
-    /// local span (none, or remote), else a child.
-    pub(crate) fn under(span: AnySpan, parent: &Context) -> Self {
-        let recording = opentelemetry::trace::Span::is_recording(&span);
-        let root = Root::under(opentelemetry::trace::Span::span_context(&span), recording, parent);
-        RootedSpan { span, root }
+    /// `span`, a local root or not.
+    pub(crate) fn new(span: AnySpan, local_root: bool) -> Self {
+        let registered_root = local_root
+            && !matches!(span, AnySpan::Own(_))
+            && span.is_recording()
+            && local_root::open(span.span_context());
+        RootedSpan { span, registered_root }
+    }
+
+    /// What was set on this root from where it was not current; the end
+    /// time it asked for, if any.
+    fn apply_amendments(&mut self) -> Option<SystemTime> {
+        if !self.registered_root {
+            return None;
+        }
+        self.registered_root = false;
+        let amendments = local_root::close(self.span.span_context());
+        if amendments.is_empty() {
+            return None;
+        }
+        // An SDK span has no dropped count to add refused amendments to.
+        let (end, _refused) = amendments.apply_to(&mut self.span);
+        end
     }
 }
 
-impl opentelemetry::trace::Span for RootedSpan {
+impl Span for RootedSpan {
     fn add_event_with_timestamp<T>(&mut self, name: T, timestamp: SystemTime, attributes: Vec<KeyValue>)
     where
         T: Into<Cow<'static, str>>,
@@ -48,7 +69,6 @@ impl opentelemetry::trace::Span for RootedSpan {
     }
 
     fn is_recording(&self) -> bool {
-        self.root.answer_if_asked();
         self.span.is_recording()
     }
 
@@ -76,17 +96,26 @@ impl opentelemetry::trace::Span for RootedSpan {
     }
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
-        self.span.end_with_timestamp(timestamp);
+        let end = self.apply_amendments().unwrap_or(timestamp);
+        self.span.end_with_timestamp(end);
+    }
+}
+
+impl Drop for RootedSpan {
+    fn drop(&mut self) {
+        // Dropped without `end`: the inner span ends in its own drop, right
+        // after this, with what was set on it from elsewhere.
+        self.apply_amendments();
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanId, TraceContextExt, TraceId, Tracer, TracerProvider};
-    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use opentelemetry::trace::{SpanId, TraceId, Tracer, TracerProvider};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 
     use super::*;
-    use crate::local_root::{root_of, LocalTrace};
+    use crate::local_root::root_of;
 
     fn span_id(cx: &Context) -> SpanId {
         cx.span().span_context().span_id()
@@ -104,8 +133,6 @@ mod tests {
         let tracer = provider.tracer("test");
         let root = start(&tracer, &Context::new(), "root");
         let child = start(&tracer, &root, "child");
-        // Another root on this thread: the grandchild's parent is not the
-        // last root any more, so it asks its parent.
         let _other = start(&tracer, &Context::new(), "other");
         let grandchild = start(&tracer, &child, "grandchild");
         assert_eq!(span_id(&root_of(&root)), span_id(&root));
@@ -123,18 +150,12 @@ mod tests {
     }
 
     #[test]
-    fn a_span_that_is_not_ours_answers_nothing_and_the_entry_speaks_for_it() {
+    fn a_span_of_another_tracer_in_the_trace_finds_the_root_too() {
         let provider = SdkTracerProvider::builder().build();
         let tracer = provider.tracer("test");
         let root = start(&tracer, &Context::new(), "root");
         let foreign = root.with_span(tracer.build_with_context(tracer.span_builder("foreign"), &root));
-        // Not ours and no entry: it stands in for the root.
-        assert_eq!(span_id(&root_of(&foreign)), span_id(&foreign));
-        // With an entry, the entry's root.
-        let marked = foreign.with_value(LocalTrace { root: root.clone(), service: None });
-        assert_eq!(span_id(&root_of(&marked)), span_id(&root));
-        // Asking a foreign span left no answer behind for the next question.
-        assert_eq!(span_id(&root_of(&root)), span_id(&root));
+        assert_eq!(span_id(&root_of(&foreign)), span_id(&root));
     }
 
     #[test]
@@ -152,5 +173,31 @@ mod tests {
         let root = start(&tracer, &parent, "server");
         let child = start(&tracer, &root, "child");
         assert_eq!(span_id(&root_of(&child)), span_id(&root));
+        assert_eq!(span_id(&root_of(&parent)), SpanId::from(9_u64));
+    }
+
+    #[test]
+    fn set_from_elsewhere_lands_on_the_root_ended_or_dropped() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+        let tracer = provider.tracer("test");
+        for end_it in [true, false] {
+            let root = start(&tracer, &Context::new(), "root");
+            let child = start(&tracer, &root, "child");
+            std::thread::scope(|s| {
+                s.spawn(|| root_of(&child).span().set_attribute(KeyValue::new("from.child", end_it)));
+            });
+            child.span().end();
+            if end_it {
+                root.span().end();
+            }
+            drop((root, child));
+        }
+        let spans = exporter.get_finished_spans().unwrap_or_default();
+        let roots: Vec<_> = spans.iter().filter(|s| s.name == "root").collect();
+        assert_eq!(roots.len(), 2);
+        for root in roots {
+            assert!(root.attributes.iter().any(|kv| kv.key.as_str() == "from.child"), "{root:?}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 
 use super::Engine;
 use crate::callsite::Meta;
-use crate::local_root::Root;
+use crate::local_root;
 use crate::tags::TagSnapshot;
 
 /// What the collector needs to build the span's `SpanData`.
@@ -74,26 +74,26 @@ impl Record {
 #[derive(Debug)]
 pub(crate) struct EngineSpan {
     context: SpanContext,
-    /// Where its local root is, for `current_root_span()`.
-    root: Root,
+    /// A local root written down in [`local_root`]'s table while open, so
+    /// `current_root_span()` finds it from anywhere in its trace.
+    registered_root: bool,
     /// `None` once ended, and for spans that record nothing. Inline, not
     /// boxed: the span is boxed once, into the `Context`, and that is all.
     open: Option<(Record, Arc<Engine>)>,
 }
 
 impl EngineSpan {
+    /// A span that records; a local root (no parent, or a remote one) is
+    /// written down in the local-root table until it ends.
     pub(crate) fn recording(context: SpanContext, record: Record, engine: Arc<Engine>) -> Self {
-        EngineSpan { context, root: Root::Unknown, open: Some((record, engine)) }
+        let local_root = record.parent_span_id == SpanId::INVALID || record.parent_remote;
+        let registered_root = local_root && local_root::open(&context);
+        EngineSpan { context, registered_root, open: Some((record, engine)) }
     }
 
     /// A span the sampler dropped (or started where nothing records).
     pub(crate) fn dropped(context: SpanContext) -> Self {
-        EngineSpan { context, root: Root::Unknown, open: None }
-    }
-
-    /// Tells the span where its local root is, once it is known to record.
-    pub(crate) fn set_root(&mut self, root: Root) {
-        self.root = root;
+        EngineSpan { context, registered_root: false, open: None }
     }
 
     fn record(&mut self) -> Option<&mut Record> {
@@ -105,10 +105,31 @@ impl EngineSpan {
         self.open.as_mut().map(|(record, engine)| (record.extra(), &engine.limits))
     }
 
-    fn finish(&mut self, end: SystemTime) {
+    fn finish(&mut self, mut end: SystemTime) {
+        if self.registered_root {
+            self.registered_root = false;
+            let amendments = local_root::close(&self.context);
+            if !amendments.is_empty() {
+                self.amend(amendments, &mut end);
+            }
+        }
         if let Some((mut record, engine)) = self.open.take() {
             record.end = end.max(record.start);
             engine.hand_off(self.context.clone(), record);
+        }
+    }
+}
+
+impl EngineSpan {
+    /// Applies what was set on this root from where it was not current.
+    #[cold]
+    fn amend(&mut self, amendments: local_root::Amendments, end: &mut SystemTime) {
+        let (asked_end, refused) = amendments.apply_to(self);
+        *end = asked_end.unwrap_or(*end);
+        if refused > 0 {
+            if let Some((extra, _)) = self.limited() {
+                extra.dropped.attributes = extra.dropped.attributes.saturating_add(refused);
+            }
         }
     }
 }
@@ -138,7 +159,6 @@ impl opentelemetry::trace::Span for EngineSpan {
     }
 
     fn is_recording(&self) -> bool {
-        self.root.answer_if_asked();
         self.open.is_some()
     }
 
@@ -181,7 +201,7 @@ impl opentelemetry::trace::Span for EngineSpan {
 impl Drop for EngineSpan {
     fn drop(&mut self) {
         // A span dropped without `end` ends now, as the SDK's does.
-        if self.open.is_some() {
+        if self.open.is_some() || self.registered_root {
             self.finish(opentelemetry::time::now());
         }
     }

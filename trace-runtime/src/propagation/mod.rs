@@ -138,10 +138,9 @@ pub fn extract_onto(base: &Context, carrier: &impl Extract) -> Context {
     if let Some(error) = fresh.get::<datadog::PropagationError>() {
         cx = cx.with_value(*error);
     }
-    // Descendants must not inherit the local trace (root, service) of whatever
-    // was current here: this is the start of another request's work.
-    let root = cx.clone();
-    cx.with_value(LocalTrace { root, service: None })
+    // Descendants must not inherit the service of whatever was current
+    // here: this is the start of another request's work.
+    cx.with_value(LocalTrace { service: None })
 }
 
 /// Only the caller's span context, if the headers carry a valid one: for a

@@ -9,7 +9,7 @@ use opentelemetry::{Context, KeyValue};
 use crate::callsite::Meta;
 use crate::dispatch::{self, AnyTracer, RootedSpan};
 use crate::engine::{self, new_span_id, new_trace_id};
-use crate::local_root::{root_of, LocalTrace, Root};
+use crate::local_root::LocalTrace;
 use crate::propagation::datadog::PropagationError;
 use crate::tags;
 
@@ -148,7 +148,8 @@ pub(crate) fn start_span_or_skip(
         let cx = match tracer {
             // The engine keeps the call site and the tags by reference: the
             // attributes are built by its collector, off this thread. Its
-            // span carries its root itself, and goes into the context as it is.
+            // span writes itself down if it is a local root, and goes into
+            // the context as it is.
             AnyTracer::Own(engine) => {
                 let mut attributes = std::mem::take(&mut spec.attributes);
                 attributes.extend(service_attribute);
@@ -165,10 +166,7 @@ pub(crate) fn start_span_or_skip(
                         events: Vec::new(),
                     },
                 );
-                make_current(span, parent, local_root, local_error, record, |mut span, root| {
-                    span.set_root(root);
-                    span
-                })
+                make_current(span, parent, local_error, record, |span| span)
             }
             _ => {
                 let mut attributes = spec.take_attributes(usize::from(service_attribute.is_some()) + tags::count());
@@ -183,13 +181,12 @@ pub(crate) fn start_span_or_skip(
                     builder = builder.with_links(spec.links);
                 }
                 let span = tracer.build(builder, build_parent);
-                make_current(span, parent, local_root, local_error, record, RootedSpan::new)
+                make_current(span, parent, local_error, record, |span| RootedSpan::new(span, local_root))
             }
         };
         Started::Span(if changes_service {
             // Descendants inherit the service through the context.
-            let root = if local_root { cx.clone() } else { root_of(parent) };
-            cx.with_value(LocalTrace { root, service })
+            cx.with_value(LocalTrace { service })
         } else {
             cx
         })
@@ -209,16 +206,15 @@ impl<S: opentelemetry::trace::Span> RecordAttribute for S {
 }
 
 /// The context that holds `span` under `parent`, once its start attributes
-/// are recorded and it knows its local root (`rooted` puts that in the
-/// span). A span that records nothing only leaves its span context.
+/// are recorded (`rooted` makes it the span that goes into the context). A
+/// span that records nothing only leaves its span context.
 #[inline(always)]
 fn make_current<S, R>(
     mut span: S,
     parent: &Context,
-    local_root: bool,
     propagation_error: impl FnOnce() -> Option<&'static str>,
     record: impl FnOnce(&mut dyn RecordAttribute),
-    rooted: impl FnOnce(S, Root) -> R,
+    rooted: impl FnOnce(S) -> R,
 ) -> Context
 where
     S: opentelemetry::trace::Span,
@@ -238,9 +234,7 @@ where
     if let Some(error) = propagation_error() {
         span.set_attribute(KeyValue::new(PropagationError::KEY, error));
     }
-    // The span carries its local root: no context entry per root.
-    let root = if local_root { Root::itself(span.span_context()) } else { Root::of_child(parent) };
-    parent.with_span(rooted(span, root))
+    parent.with_span(rooted(span))
 }
 
 #[cfg(test)]
