@@ -67,14 +67,16 @@ impl ExportPipelines {
             queue.enqueue_all(spans);
             0
         });
-        builder.with_span_processor(self.shared.share(Arc::new(pipeline), on_end))
+        let queue = pipeline.clone();
+        let room: crate::engine::processors::Room = Box::new(move || queue.room());
+        builder.with_span_processor(self.shared.share(Arc::new(pipeline), on_end, Some(room)))
     }
 
     /// `processor` for the provider, shared with the span engine's collector.
     fn share<P: SpanProcessor + 'static>(&mut self, mut processor: P) -> SharedProcessor {
         processor.set_resource(&self.resource);
         let processor: Arc<dyn SpanProcessor> = Arc::new(processor);
-        self.shared.share(Arc::clone(&processor), crate::engine::processors::one_by_one(processor))
+        self.shared.share(Arc::clone(&processor), crate::engine::processors::one_by_one(processor), None)
     }
 }
 
@@ -575,6 +577,10 @@ impl Builder {
 
     /// At most this many finished spans wait for export; more are dropped
     /// and counted in [`lost_spans`](crate::lost_spans) (else `OTEL_BSP_MAX_QUEUE_SIZE`; default 2048).
+    ///
+    /// With `init()`'s span engine, spans first wait in its hand-off (as
+    /// many again, in a compact form) while the export queues are full: a
+    /// burst up to twice this size reaches a slow exporter without loss.
     ///
     /// From 1 (0 is taken as 1) to 65,536, since the queue's memory is
     /// reserved up front: more makes [`install`](Self::install) (and

@@ -4,6 +4,7 @@
 //! `on_start`).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
 
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::trace::SpanLimits;
@@ -25,6 +26,30 @@ pub(crate) struct Collect {
 /// The most spans built and given to the processors at once.
 const CHUNK: usize = 128;
 
+/// How long the collector waits, while every export queue is full, before
+/// it looks again (the hand-off wakes it sooner when it fills up).
+const FULL_WAIT: Duration = Duration::from_millis(1);
+
+impl Collect {
+    /// How many spans to give the processors now: while every one of them
+    /// is a full export queue, waits, so that spans wait in the hand-off
+    /// (bounded: past its capacity the application's side counts them
+    /// lost) for the room an export is about to make, instead of being
+    /// dropped here. Never waits once the engine is stopping.
+    fn room(&self, handoff: &HandOff) -> usize {
+        loop {
+            let room = self.processors.room();
+            if room > 0 {
+                return room;
+            }
+            if handoff.stopping() || self.processors.shut_down() {
+                return usize::MAX;
+            }
+            std::thread::park_timeout(FULL_WAIT);
+        }
+    }
+}
+
 /// Runs until the hand-off is stopped.
 pub(super) fn run(handoff: &HandOff, collect: &Collect, lost: &dyn Fn(u64, Lost), books: &Books) {
     // Spans processors or exporters start here must not come back to us.
@@ -34,7 +59,7 @@ pub(super) fn run(handoff: &HandOff, collect: &Collect, lost: &dyn Fn(u64, Lost)
         // By chunks: each chunk's room in the hand-off is given back as soon
         // as its processors have it, not once the whole sweep is delivered.
         while !batch.is_empty() {
-            let chunk = batch.len().min(CHUNK);
+            let chunk = batch.len().min(CHUNK).min(collect.room(handoff));
             if collect.processors.shut_down() {
                 // The provider was shut down (by someone holding it, around
                 // the guard): no processor takes the spans, as on the SDK path.

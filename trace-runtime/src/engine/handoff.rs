@@ -157,6 +157,11 @@ impl HandOff {
         true
     }
 
+    /// True once asked to stop: the collector delivers what it has at once.
+    pub(super) fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
     /// Asks the collector to sweep a last time and stop.
     pub(super) fn stop(&self) {
         self.stopping.store(true, Ordering::Release);

@@ -45,6 +45,8 @@ use record::{Extra, Record};
 /// are counted lost. `init()` sizes it like the export queue
 /// (`batch_max_queue_size`: default 2048, at most 65,536, the same bound);
 /// its lanes grow to what they hold (about 200 bytes a span), never past it.
+/// While every export queue is full the collector leaves spans here, so a
+/// burst can fill both before any span is dropped.
 pub(crate) const HANDOFF_CAPACITY: usize = 65_536;
 
 /// Every engine that may still hold spans in its hand-off, for
@@ -401,7 +403,7 @@ mod tests {
     pub(super) fn collect(processor: impl SpanProcessor + 'static, limits: SpanLimits) -> Collect {
         let mut processors = processors::Processors::default();
         let processor: Arc<dyn SpanProcessor> = Arc::new(processor);
-        let _provider_side = processors.share(Arc::clone(&processor), processors::one_by_one(processor));
+        let _provider_side = processors.share(Arc::clone(&processor), processors::one_by_one(processor), None);
         Collect { processors, scope: InstrumentationScope::builder("engine-test").build(), limits }
     }
 
@@ -549,7 +551,7 @@ mod tests {
         let ended = Ended::default();
         let mut processors = processors::Processors::default();
         let processor: Arc<dyn SpanProcessor> = Arc::new(ended.clone());
-        let shared = processors.share(Arc::clone(&processor), processors::one_by_one(processor));
+        let shared = processors.share(Arc::clone(&processor), processors::one_by_one(processor), None);
         let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().with_span_processor(shared).build();
         let collect =
             Collect { processors, scope: InstrumentationScope::builder("t").build(), limits: SpanLimits::default() };

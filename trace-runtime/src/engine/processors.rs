@@ -18,10 +18,16 @@ use opentelemetry_sdk::Resource;
 /// on.
 pub(crate) type OnEnd = Box<dyn Fn(&mut Vec<SpanData>) -> u64 + Send + Sync>;
 
+/// How many more spans a processor can take now without dropping any: a
+/// traced export pipeline's free queue slots.
+pub(crate) type Room = Box<dyn Fn() -> usize + Send + Sync>;
+
 /// Every processor the collector gives spans to, in the provider's order.
 #[derive(Default)]
 pub(crate) struct Processors {
     on_end: Vec<OnEnd>,
+    /// Per processor; `None` for one that takes any number (a user's).
+    room: Vec<Option<Room>>,
     /// Set once the provider began shutting its processors down (by the
     /// guard, after the engine was drained, or by anyone holding it).
     shut_down: Arc<AtomicBool>,
@@ -38,14 +44,36 @@ impl Processors {
     /// provider's builder; the collector calls `on_end` for each engine span.
     /// The processor's resource must already be set: the provider cannot
     /// reach into a shared one.
-    pub(crate) fn share(&mut self, processor: Arc<dyn SpanProcessor>, on_end: OnEnd) -> SharedProcessor {
+    /// `room`, when given, tells the collector how many spans the processor
+    /// can take now (see [`Processors::room`]).
+    pub(crate) fn share(
+        &mut self,
+        processor: Arc<dyn SpanProcessor>,
+        on_end: OnEnd,
+        room: Option<Room>,
+    ) -> SharedProcessor {
         self.on_end.push(on_end);
+        self.room.push(room);
         SharedProcessor { inner: processor, shut_down: Arc::clone(&self.shut_down) }
     }
 
     /// True once the provider was shut down: its processors take no spans.
     pub(crate) fn shut_down(&self) -> bool {
         self.shut_down.load(Ordering::Acquire)
+    }
+
+    /// The most spans one of the processors can take now without dropping
+    /// any (`usize::MAX` when one takes any number, or there are none).
+    /// Zero only when every processor is a full export queue.
+    pub(crate) fn room(&self) -> usize {
+        let mut most = if self.room.is_empty() { usize::MAX } else { 0 };
+        for room in &self.room {
+            match room {
+                None => return usize::MAX,
+                Some(room) => most = most.max(room()),
+            }
+        }
+        most
     }
 
     /// Gives `spans` to every processor, cloned for all but the last, as

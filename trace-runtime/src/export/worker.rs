@@ -192,6 +192,16 @@ impl Pipeline {
         }
     }
 
+    /// How many more spans the queue takes now (all of them once shut
+    /// down: [`Pipeline::enqueue_all`] counts them lost at once).
+    pub(crate) fn room(&self) -> usize {
+        let queue = self.shared.lock();
+        if queue.closed {
+            return usize::MAX;
+        }
+        self.shared.limits.max_queue.saturating_sub(queue.spans.len())
+    }
+
     /// The books of this pipeline.
     pub(crate) fn tally(&self) -> &Arc<Tally> {
         &self.shared.tally
