@@ -137,12 +137,14 @@ impl ToTokens for CallSite {
         let calls = if *metrics { quote!(new) } else { quote!(off) };
         tokens.extend(quote! {
             fn __traced_marker() {}
-            static __TRACED_META: #private::Meta = #private::Meta {
-                name: #name,
-                kind: #kind,
-                service: #service,
-                #file_line
-                marker: || ::core::any::type_name_of_val(&__traced_marker),
+            static __TRACED_META: #private::Site = #private::Site {
+                meta: #private::Meta {
+                    name: #name,
+                    kind: #kind,
+                    service: #service,
+                    #file_line
+                    marker: || ::core::any::type_name_of_val(&__traced_marker),
+                },
                 calls: #private::CallSite::#calls(#function, ::core::module_path!()),
             };
         });

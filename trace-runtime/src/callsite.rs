@@ -3,13 +3,12 @@
 //! site. Spans point at it instead of copying it into attributes, so the
 //! `code.*` attributes are only built where a span is exported.
 //!
-//! At the bottom of the runtime's layers: it imports nothing from
-//! `__private` (which re-exports it for the macro).
+//! At the bottom of the runtime's layers: it imports nothing from the
+//! runtime. `__private::Site` pairs it with the function's RED metrics
+//! state for the macro's `static`.
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{Key, KeyValue};
-
-use crate::metrics::CallSite;
 
 /// What the macro knows about a traced function at compile time.
 #[doc(hidden)]
@@ -28,8 +27,6 @@ pub struct Meta {
     /// Returns `type_name` of a marker fn nested in the traced function:
     /// `crate::module::Type::function::__traced_marker`.
     pub marker: fn() -> &'static str,
-    /// The function's RED metrics (`function.calls`, ...).
-    pub calls: CallSite,
 }
 
 impl Meta {

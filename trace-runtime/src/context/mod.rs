@@ -44,6 +44,15 @@ pub fn current_span() -> SpanHandle {
 /// backend groups the request by, from deep inside the call tree. With no
 /// span current, the handle is inert.
 ///
+/// The root is found from any thread and whatever made the current span
+/// current: `#[traced]`, a task or thread the span was carried into, a raw
+/// `Context::attach` or `FutureExt::with_context`, a `tracing` span. Where
+/// the root is not the current span, what is set through the handle is
+/// applied to the root when it ends (its end time included, for
+/// [`SpanHandle::end`]). Once the root has ended, the current span answers
+/// instead; with several local roots of one trace open in this process (a
+/// service calling itself), the one started last.
+///
 /// ```
 /// use trace_runtime::{current_root_span, traced};
 ///

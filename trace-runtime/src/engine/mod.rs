@@ -34,7 +34,7 @@ use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, ShouldSample, SpanLimits};
 
 use crate::callsite::Meta;
-use crate::tags::{self, TagSnapshot};
+use crate::tags::store::{self as tags, TagSnapshot};
 pub(crate) use collector::Collect;
 use handoff::HandOff;
 pub(crate) use ids::{new_span_id, new_trace_id};

@@ -13,7 +13,7 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 use super::Engine;
 use crate::callsite::Meta;
 use crate::local_root;
-use crate::tags::TagSnapshot;
+use crate::tags::store::TagSnapshot;
 
 /// What the collector needs to build the span's `SpanData`.
 #[derive(Debug)]

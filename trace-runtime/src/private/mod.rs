@@ -34,6 +34,16 @@ use crate::dispatch;
 use crate::metrics::Call;
 use crate::span::start::{start_span, start_span_or_skip, RecordAttribute, SpanSpec, Started};
 
+/// One `static` per traced function, emitted by the macro: what is known
+/// of it at compile time ([`Meta`], which spans point at) and its RED
+/// metrics ([`CallSite`]). Kept together here, at the top of the runtime,
+/// so neither layer below imports the other.
+#[derive(Debug)]
+pub struct Site {
+    pub meta: Meta,
+    pub calls: CallSite,
+}
+
 /// Records the `attrs(..)` and `args` of a traced function; only called when
 /// the span is recording (or, for a function returning a future, when it is
 /// called and something is installed).
@@ -71,11 +81,11 @@ pub fn nothing_to_do() -> bool {
 /// past [`nothing_to_do`]).
 #[inline(never)]
 pub fn enter_sync(
-    meta: &'static Meta,
+    site: &'static Site,
     setup: impl FnOnce(&mut Options),
     record: impl FnOnce(&mut Recorder<'_>),
 ) -> Entered {
-    let call = Call::begin(&meta.calls, true);
+    let (meta, call) = (&site.meta, Call::begin(&site.calls, true));
     // No provider, or a span the sampler is known to drop (under a
     // sampled-out parent): only the metrics, if on.
     if dispatch::is_off() || dispatch::drops_under_current() {
@@ -88,14 +98,14 @@ pub fn enter_sync(
 /// made current on each poll by [`Instrumented`].
 #[inline]
 pub fn start_async(
-    meta: &'static Meta,
+    site: &'static Site,
     setup: impl FnOnce(&mut Options),
     record: impl FnOnce(&mut Recorder<'_>),
 ) -> AsyncStart {
     if dispatch::nothing_to_do() {
         return AsyncStart { cx: None, call: None };
     }
-    let call = Call::begin(&meta.calls, false);
+    let (meta, call) = (&site.meta, Call::begin(&site.calls, false));
     if dispatch::is_off() {
         return AsyncStart { cx: None, call };
     }
@@ -137,7 +147,7 @@ pub struct Prepared {
 /// awaited inside it has none, whatever else runs in the process.
 #[inline]
 pub fn prepare_future(
-    meta: &'static Meta,
+    site: &'static Site,
     setup: impl FnOnce(&mut Options),
     record: impl FnOnce(&mut Recorder<'_>),
 ) -> Option<Prepared> {
@@ -149,17 +159,17 @@ pub fn prepare_future(
     setup(&mut options);
     let mut attributes = Vec::new();
     record(&mut Recorder { target: Target::List(&mut attributes) });
-    Some(Prepared { meta, options, attributes })
+    Some(Prepared { meta: &site.meta, options, attributes })
 }
 
 /// Starts the span [`prepare_future`]d at call time, on the future's first
 /// poll, under the span current then.
 #[inline]
-pub fn start_future(meta: &'static Meta, prepared: Option<Prepared>) -> AsyncStart {
+pub fn start_future(site: &'static Site, prepared: Option<Prepared>) -> AsyncStart {
     if prepared.is_none() && dispatch::nothing_to_do() {
         return AsyncStart { cx: None, call: None };
     }
-    let call = Call::begin(&meta.calls, false);
+    let call = Call::begin(&site.calls, false);
     let cx = prepared.and_then(|Prepared { meta, options, attributes }| {
         start_span_of(meta, options, attributes, |_| {}, Body::Async)
     });

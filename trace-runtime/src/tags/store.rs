@@ -1,5 +1,6 @@
-//! Global tags: attributes added to every span started after they are set
-//! (ddtrace's `tracer.set_tags`).
+//! Where the global tags are kept, and how spans get them: at the bottom of
+//! the runtime's layers (the engine reads snapshots of them), importing
+//! nothing above it.
 //!
 //! The span path never takes the lock: each thread keeps a snapshot of the tag
 //! list and refreshes it only when the generation counter says it changed, so
@@ -13,8 +14,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use opentelemetry::{Key, KeyValue, StringValue, Value};
-
-use crate::values::AttributeValue;
 
 /// Bumped on every change: tells each thread its snapshot is stale.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -51,28 +50,8 @@ impl Tag {
     }
 }
 
-/// Adds `key = value` to every span started from now on, on any thread
-/// (ddtrace `tracer.set_tags`). Setting a key again replaces its value;
-/// a value that records nothing (`None`) removes the tag.
-///
-/// Spans already started are not changed. Span-level attributes with the same
-/// key win over the global tag.
-///
-/// Inside a test capture (`testing::capture`,
-/// feature `testing`) the tag applies to that capture's spans only, so tests
-/// that set tags keep running in parallel without seeing each other's.
-///
-/// ```
-/// trace_runtime::set_global_tag("deployment.region", "eu-west-1");
-/// trace_runtime::set_global_tag("build.number", 1234);
-/// ```
-pub fn set_global_tag(key: impl Into<Key>, value: impl AttributeValue) {
-    let key = key.into();
-    let value = value.to_attribute_value();
-    if let Some(scope) = crate::dispatch::current_tag_scope() {
-        scope.set(key, value);
-        return;
-    }
+/// Sets (or, with `None`, removes) a process-wide tag.
+pub(super) fn set_process_wide(key: Key, value: Option<Value>) {
     remember_key(&key);
     let tag = value.map(|value| cheap(KeyValue::new(key.clone(), value)));
     let mut tags = TAGS.write().unwrap_or_else(PoisonError::into_inner);
@@ -85,39 +64,17 @@ pub fn set_global_tag(key: impl Into<Key>, value: impl AttributeValue) {
     GENERATION.fetch_add(1, Ordering::Release);
 }
 
-/// Removes every global tag set with [`set_global_tag`]. Inside a test
-/// capture, the capture's spans get no global tags from then on, and other
-/// code is not affected.
-///
-/// ```
-/// trace_runtime::set_global_tag("team", "payments");
-/// trace_runtime::clear_global_tags();
-/// assert!(trace_runtime::global_tags().is_empty());
-/// ```
-pub fn clear_global_tags() {
-    if let Some(scope) = crate::dispatch::current_tag_scope() {
-        scope.clear();
-        return;
-    }
+/// Removes every process-wide tag.
+pub(super) fn clear_process_wide() {
     let mut tags = TAGS.write().unwrap_or_else(PoisonError::into_inner);
     adjust_count(tags.len(), 0);
     tags.clear();
     GENERATION.fetch_add(1, Ordering::Release);
 }
 
-/// The global tags currently set, in the order they were first set (inside a
-/// test capture: the ones its spans get).
-///
-/// ```
-/// trace_runtime::set_global_tag("team", "search");
-/// assert!(trace_runtime::global_tags().iter().any(|kv| kv.key.as_str() == "team"));
-/// ```
-pub fn global_tags() -> Vec<KeyValue> {
-    let process = || TAGS.read().unwrap_or_else(PoisonError::into_inner).iter().map(|(kv, _)| kv.clone()).collect();
-    match crate::dispatch::current_tag_scope() {
-        Some(scope) => scope.effective(process()),
-        None => process(),
-    }
+/// The process-wide tags, in the order they were first set.
+pub(super) fn process_wide() -> Vec<KeyValue> {
+    TAGS.read().unwrap_or_else(PoisonError::into_inner).iter().map(|(kv, _)| kv.clone()).collect()
 }
 
 /// `COUNT` holds the process-wide tags plus one per capture that set tags of
@@ -168,7 +125,7 @@ struct Scoped {
 const MAX_SCOPED: usize = 1024;
 
 impl ScopedTags {
-    fn set(&self, key: Key, value: Option<Value>) {
+    pub(super) fn set(&self, key: Key, value: Option<Value>) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.set.retain(|(k, _)| *k != key);
         if state.set.len() < MAX_SCOPED {
@@ -178,7 +135,7 @@ impl ScopedTags {
         self.count();
     }
 
-    fn clear(&self) {
+    pub(super) fn clear(&self) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.cleared = true;
         state.set.clear();
@@ -200,7 +157,7 @@ impl ScopedTags {
     }
 
     /// `process` with this scope's changes applied.
-    fn effective(&self, mut process: Vec<KeyValue>) -> Vec<KeyValue> {
+    pub(super) fn effective(&self, mut process: Vec<KeyValue>) -> Vec<KeyValue> {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if state.cleared {
             process.clear();
