@@ -27,22 +27,24 @@ pub(crate) struct Collect {
 const CHUNK: usize = 128;
 
 /// How long the collector waits, while every export queue is full, before
-/// it looks again (the hand-off wakes it sooner when it fills up).
-const FULL_WAIT: Duration = Duration::from_millis(1);
+/// it looks again (the hand-off wakes it sooner as it fills up).
+const FULL_WAIT: Duration = Duration::from_micros(50);
 
 impl Collect {
-    /// How many spans to give the processors now: while every one of them
-    /// is a full export queue, waits, so that spans wait in the hand-off
-    /// (bounded: past its capacity the application's side counts them
-    /// lost) for the room an export is about to make, instead of being
-    /// dropped here. Never waits once the engine is stopping.
-    fn room(&self, handoff: &HandOff) -> usize {
+    /// How many spans to give the processors now. While every one of them
+    /// is a full export queue, waits, so that a burst waits in the hand-off
+    /// for the room an export is about to make instead of being dropped
+    /// here. Only while the hand-off is under three quarters full: past
+    /// that, under sustained overload, the export queues drop what they
+    /// cannot take (counted), and the application's threads keep pushing
+    /// spans without being refused. Never waits once the engine is stopping.
+    fn room(&self, handoff: &HandOff, books: &Books, capacity: u64) -> usize {
         loop {
             let room = self.processors.room();
             if room > 0 {
                 return room;
             }
-            if handoff.stopping() || self.processors.shut_down() {
+            if handoff.stopping() || self.processors.shut_down() || books.queued() * 4 >= capacity * 3 {
                 return usize::MAX;
             }
             std::thread::park_timeout(FULL_WAIT);
@@ -51,7 +53,7 @@ impl Collect {
 }
 
 /// Runs until the hand-off is stopped.
-pub(super) fn run(handoff: &HandOff, collect: &Collect, lost: &dyn Fn(u64, Lost), books: &Books) {
+pub(super) fn run(handoff: &HandOff, collect: &Collect, lost: &dyn Fn(u64, Lost), books: &Books, capacity: u64) {
     // Spans processors or exporters start here must not come back to us.
     let _suppressed = Context::new().with_telemetry_suppressed().attach();
     let mut spans = Vec::with_capacity(CHUNK);
@@ -59,7 +61,7 @@ pub(super) fn run(handoff: &HandOff, collect: &Collect, lost: &dyn Fn(u64, Lost)
         // By chunks: each chunk's room in the hand-off is given back as soon
         // as its processors have it, not once the whole sweep is delivered.
         while !batch.is_empty() {
-            let chunk = batch.len().min(CHUNK).min(collect.room(handoff));
+            let chunk = batch.len().min(CHUNK).min(collect.room(handoff, books, capacity));
             if collect.processors.shut_down() {
                 // The provider was shut down (by someone holding it, around
                 // the guard): no processor takes the spans, as on the SDK path.

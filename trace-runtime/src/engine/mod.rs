@@ -45,8 +45,9 @@ use record::{Extra, Record};
 /// are counted lost. `init()` sizes it like the export queue
 /// (`batch_max_queue_size`: default 2048, at most 65,536, the same bound);
 /// its lanes grow to what they hold (about 200 bytes a span), never past it.
-/// While every export queue is full the collector leaves spans here, so a
-/// burst can fill both before any span is dropped.
+/// While every export queue is full the collector leaves spans here (up to
+/// three quarters of it), so a burst waits for the exporter instead of
+/// being dropped.
 pub(crate) const HANDOFF_CAPACITY: usize = 65_536;
 
 /// Every engine that may still hold spans in its hand-off, for
@@ -145,8 +146,10 @@ impl Engine {
         let collector_books = Arc::clone(&books);
         let collector_handoff = Arc::clone(&handoff);
         let limits = collect.limits;
+        let capacity = capacity.clamp(1, HANDOFF_CAPACITY) as u64;
         let spawned = std::thread::Builder::new().name("trace-runtime-collector".to_owned()).spawn(move || {
-            collector::run(&collector_handoff, &collect, &|n, why| (collector_loss)(n, why), &collector_books)
+            let loss = |n, why| (collector_loss)(n, why);
+            collector::run(&collector_handoff, &collect, &loss, &collector_books, capacity)
         });
         if let Err(error) = spawned {
             eprintln!("trace-runtime: could not start the span collector thread ({error}); spans take the SDK path");
@@ -156,7 +159,6 @@ impl Engine {
         let rule = sampler::Rule::of(&sampler, sampler_built_here);
         let lost: LossSink = Box::new(move |n, why| (loss)(n, why));
         LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::downgrade(&books));
-        let capacity = capacity.clamp(1, HANDOFF_CAPACITY) as u64;
         Some(Arc::new(Engine {
             sampler,
             rule,
