@@ -78,9 +78,7 @@ fn a_burst_waits_for_a_slow_exporter_and_overload_is_counted_exactly() {
     assert_eq!(exported + lost, flood as u64, "exported {exported} + lost {lost}");
     // And shutdown says so: the numbers it gives add up to the loss.
     let report = guard.shutdown().unwrap_err().to_string();
-    let said: u64 = report
-        .split(';')
-        .filter_map(|part| part.split_whitespace().find_map(|word| word.parse::<u64>().ok()))
-        .sum();
+    let said: u64 =
+        report.split(';').filter_map(|part| part.split_whitespace().find_map(|word| word.parse::<u64>().ok())).sum();
     assert_eq!(said, lost, "{report}");
 }

@@ -580,7 +580,8 @@ impl Builder {
     ///
     /// With `init()`'s span engine, spans first wait in its hand-off (as
     /// many again, in a compact form) while the export queues are full: a
-    /// burst up to twice this size reaches a slow exporter without loss.
+    /// burst up to about 1¾ times this size reaches a slow exporter without
+    /// loss.
     ///
     /// From 1 (0 is taken as 1) to 65,536, since the queue's memory is
     /// reserved up front: more makes [`install`](Self::install) (and
