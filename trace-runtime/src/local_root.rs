@@ -301,8 +301,13 @@ mod tests {
         span.add_event("checked", vec![]);
         span.set_status(Status::error("declined"));
         span.update_name("renamed");
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        span.end_with_timestamp(at);
         let amendments = close(&root);
-        assert_eq!(amendments.list.len(), 4);
+        assert_eq!(amendments.list.len(), 5);
+        // Applied in order; the end time is handed back for the root's own end.
+        let (end, refused) = amendments.apply_to(&mut opentelemetry::trace::noop::NoopSpan::DEFAULT);
+        assert_eq!((end, refused), (Some(at), 0));
         // Ended: the stand-in records nothing more, and says so.
         assert!(!span.is_recording());
         span.set_attribute(KeyValue::new("late", true));
