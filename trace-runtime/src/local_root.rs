@@ -306,7 +306,8 @@ mod tests {
         let amendments = close(&root);
         assert_eq!(amendments.list.len(), 5);
         // Applied in order; the end time is handed back for the root's own end.
-        let (end, refused) = amendments.apply_to(&mut opentelemetry::trace::noop::NoopSpan::DEFAULT);
+        let mut noop = opentelemetry::trace::noop::NoopSpan::DEFAULT;
+        let (end, refused) = amendments.apply_to(&mut noop);
         assert_eq!((end, refused), (Some(at), 0));
         // Ended: the stand-in records nothing more, and says so.
         assert!(!span.is_recording());

@@ -198,6 +198,10 @@ impl Builder {
     /// your own whatever its `Debug` form says. Leave the default unset
     /// rather than passing it to keep roots at their cheapest.
     ///
+    /// A span your sampler marks `RecordOnly` records (processors added
+    /// with [`span_processor`](Self::span_processor) get it) but is not
+    /// exported, as the OpenTelemetry specification says.
+    ///
     /// ```
     /// use opentelemetry_sdk::trace::Sampler;
     /// let ten_percent = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1)));

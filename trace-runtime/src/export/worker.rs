@@ -169,6 +169,8 @@ impl Pipeline {
     /// refused once shutdown began or past the queue's bound. One lock for
     /// the whole batch; `spans` is left empty.
     pub(crate) fn enqueue_all(&self, spans: &mut Vec<SpanData>) {
+        // Record-only spans are for processors, not exporters (see `on_end`).
+        spans.retain(|span| span.span_context.is_sampled());
         let shared = &self.shared;
         let mut queue = shared.lock();
         if queue.closed {
@@ -240,6 +242,12 @@ impl SpanProcessor for Pipeline {
         let before = shared.open.fetch_sub(ONE_OPEN, Ordering::AcqRel);
         if before & CLOSED != 0 {
             return; // counted when shutdown began, or when it started
+        }
+        if !span.span_context.is_sampled() {
+            // Recorded but not sampled (a sampler's `RecordOnly`): processors
+            // see it, exporters do not, as the specification's sampling
+            // section says. Not lost: it was never meant for export.
+            return;
         }
         let mut queue = shared.lock();
         if queue.closed {
@@ -544,6 +552,70 @@ mod tests {
         assert_eq!(tally.pending(), 0);
         assert_eq!(delivered + tally.total_lost(), produced, "delivered {delivered}, lost {}", tally.total_lost());
         assert!(tally.total_lost() > 0, "spans ended after shutdown began are lost");
+    }
+
+    /// A sampler's `RecordOnly`: recorded, not sampled.
+    #[derive(Debug, Clone)]
+    struct RecordOnly;
+
+    impl opentelemetry_sdk::trace::ShouldSample for RecordOnly {
+        fn should_sample(
+            &self,
+            _: Option<&Context>,
+            _: opentelemetry::trace::TraceId,
+            _: &str,
+            _: &opentelemetry::trace::SpanKind,
+            _: &[opentelemetry::KeyValue],
+            _: &[opentelemetry::trace::Link],
+        ) -> opentelemetry_sdk::trace::SamplingResult {
+            opentelemetry_sdk::trace::SamplingResult {
+                decision: opentelemetry_sdk::trace::SamplingDecision::RecordOnly,
+                attributes: Vec::new(),
+                trace_state: Default::default(),
+            }
+        }
+    }
+
+    #[test]
+    fn record_only_spans_are_not_exported_nor_counted_lost() {
+        let exporter = Counting::default();
+        let tally = Tally::new("record-only test");
+        let pipeline = Pipeline::start(exporter.clone(), Arc::clone(&tally), limits(), None);
+        let provider =
+            SdkTracerProvider::builder().with_sampler(RecordOnly).with_span_processor(pipeline.clone()).build();
+        let tracer = provider.tracer("record-only");
+        // On the SDK path (`on_end`) and the engine's (`enqueue_all`).
+        tracer.in_span("recorded", |cx| {
+            assert!(opentelemetry::trace::TraceContextExt::span(&cx).is_recording());
+        });
+        let unsampled = opentelemetry::trace::SpanContext::new(
+            opentelemetry::trace::TraceId::from(1_u128),
+            opentelemetry::trace::SpanId::from(1_u64),
+            opentelemetry::trace::TraceFlags::default(),
+            false,
+            Default::default(),
+        );
+        let mut batch = vec![SpanData {
+            span_context: unsampled,
+            parent_span_id: opentelemetry::trace::SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: opentelemetry::trace::SpanKind::Internal,
+            name: "recorded".into(),
+            start_time: opentelemetry::time::now(),
+            end_time: opentelemetry::time::now(),
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: opentelemetry::trace::Status::Unset,
+            instrumentation_scope: Default::default(),
+        }];
+        pipeline.enqueue_all(&mut batch);
+        assert!(batch.is_empty());
+        pipeline.flush(Instant::now() + Duration::from_secs(1)).unwrap();
+        assert_eq!(exporter.0.load(Ordering::SeqCst), 0);
+        assert_eq!((tally.total_exported(), tally.total_lost(), tally.pending()), (0, 0, 0));
+        provider.shutdown().unwrap();
     }
 
     /// Holds spans back until its `force_flush`, as the console does.
