@@ -87,8 +87,8 @@ impl Tracer for RouterTracer {
                 self.inner.build(builder, parent_cx)
             }
         };
-        // Raw spans carry their local root too, so that traced spans under
-        // them still find it.
+        // A raw local root is written down too, so that traced spans under
+        // it find it (the engine's spans do that themselves).
         RootedSpan::under(span, parent_cx)
     }
 }
