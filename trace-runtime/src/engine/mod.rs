@@ -22,6 +22,8 @@ mod ids;
 pub(crate) mod processors;
 mod record;
 mod sampler;
+#[cfg(test)]
+pub(crate) use sampler::FixedSampler;
 mod span_data;
 
 use std::borrow::Cow;

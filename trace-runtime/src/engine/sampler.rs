@@ -79,11 +79,46 @@ pub(crate) fn ignores_attributes(sampler: &Sampler, built_here: bool) -> bool {
     }
 }
 
+/// A sampler of a test's own that always decides `decision`, and whose
+/// `Debug` form is `name` (so a test can make it read like the SDK's).
+#[cfg(test)]
+#[derive(Clone)]
+pub(crate) struct FixedSampler {
+    pub(crate) name: &'static str,
+    pub(crate) decision: opentelemetry_sdk::trace::SamplingDecision,
+}
+
+#[cfg(test)]
+impl std::fmt::Debug for FixedSampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+#[cfg(test)]
+impl opentelemetry_sdk::trace::ShouldSample for FixedSampler {
+    fn should_sample(
+        &self,
+        _: Option<&opentelemetry::Context>,
+        _: opentelemetry::trace::TraceId,
+        _: &str,
+        _: &opentelemetry::trace::SpanKind,
+        _: &[opentelemetry::KeyValue],
+        _: &[opentelemetry::trace::Link],
+    ) -> opentelemetry_sdk::trace::SamplingResult {
+        opentelemetry_sdk::trace::SamplingResult {
+            decision: self.decision.clone(),
+            attributes: Vec::new(),
+            trace_state: Default::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{Link, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState};
-    use opentelemetry::{Context, KeyValue};
-    use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
+    use opentelemetry::trace::{SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState};
+    use opentelemetry::Context;
+    use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
 
     use super::*;
 
@@ -94,26 +129,8 @@ mod tests {
         // Passed in code, the root sampler may be a type of the user's own.
         assert!(!ignores_attributes(&Sampler::ParentBased(Box::new(Sampler::AlwaysOn)), false));
         assert!(ignores_attributes(&Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.5))), true));
-        #[derive(Debug, Clone)]
-        struct Custom;
-        impl ShouldSample for Custom {
-            fn should_sample(
-                &self,
-                _: Option<&Context>,
-                _: TraceId,
-                _: &str,
-                _: &SpanKind,
-                _: &[KeyValue],
-                _: &[Link],
-            ) -> SamplingResult {
-                SamplingResult {
-                    decision: SamplingDecision::Drop,
-                    attributes: Vec::new(),
-                    trace_state: TraceState::default(),
-                }
-            }
-        }
-        assert!(!ignores_attributes(&Sampler::ParentBased(Box::new(Custom)), true));
+        let custom = FixedSampler { name: "Custom", decision: SamplingDecision::Drop };
+        assert!(!ignores_attributes(&Sampler::ParentBased(Box::new(custom)), true));
     }
 
     /// Every rule decides as the SDK's sampler does, for every kind of parent.
@@ -161,26 +178,8 @@ mod tests {
     /// still asked for roots, when it was passed in code.
     #[test]
     fn a_root_sampler_passed_in_code_is_asked() {
-        #[derive(Debug, Clone)]
-        struct AlwaysOn;
-        impl ShouldSample for AlwaysOn {
-            fn should_sample(
-                &self,
-                _: Option<&Context>,
-                _: TraceId,
-                _: &str,
-                _: &SpanKind,
-                _: &[opentelemetry::KeyValue],
-                _: &[opentelemetry::trace::Link],
-            ) -> opentelemetry_sdk::trace::SamplingResult {
-                opentelemetry_sdk::trace::SamplingResult {
-                    decision: SamplingDecision::Drop,
-                    attributes: Vec::new(),
-                    trace_state: TraceState::default(),
-                }
-            }
-        }
-        let sampler = Sampler::ParentBased(Box::new(AlwaysOn));
+        let always_on = FixedSampler { name: "AlwaysOn", decision: SamplingDecision::Drop };
+        let sampler = Sampler::ParentBased(Box::new(always_on));
         assert_eq!(format!("{sampler:?}"), "ParentBased(AlwaysOn)");
         assert_eq!(Rule::of(&sampler, false), Rule::ParentBased(None));
         assert_eq!(Rule::of(&sampler, false).decide(false, &SpanContext::empty_context()), None);

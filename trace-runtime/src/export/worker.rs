@@ -554,35 +554,17 @@ mod tests {
         assert!(tally.total_lost() > 0, "spans ended after shutdown began are lost");
     }
 
-    /// A sampler's `RecordOnly`: recorded, not sampled.
-    #[derive(Debug, Clone)]
-    struct RecordOnly;
-
-    impl opentelemetry_sdk::trace::ShouldSample for RecordOnly {
-        fn should_sample(
-            &self,
-            _: Option<&Context>,
-            _: opentelemetry::trace::TraceId,
-            _: &str,
-            _: &opentelemetry::trace::SpanKind,
-            _: &[opentelemetry::KeyValue],
-            _: &[opentelemetry::trace::Link],
-        ) -> opentelemetry_sdk::trace::SamplingResult {
-            opentelemetry_sdk::trace::SamplingResult {
-                decision: opentelemetry_sdk::trace::SamplingDecision::RecordOnly,
-                attributes: Vec::new(),
-                trace_state: Default::default(),
-            }
-        }
-    }
-
     #[test]
     fn record_only_spans_are_not_exported_nor_counted_lost() {
         let exporter = Counting::default();
         let tally = Tally::new("record-only test");
         let pipeline = Pipeline::start(exporter.clone(), Arc::clone(&tally), limits(), None);
+        let record_only = crate::engine::FixedSampler {
+            name: "RecordOnly",
+            decision: opentelemetry_sdk::trace::SamplingDecision::RecordOnly,
+        };
         let provider =
-            SdkTracerProvider::builder().with_sampler(RecordOnly).with_span_processor(pipeline.clone()).build();
+            SdkTracerProvider::builder().with_sampler(record_only).with_span_processor(pipeline.clone()).build();
         let tracer = provider.tracer("record-only");
         // On the SDK path (`on_end`) and the engine's (`enqueue_all`).
         tracer.in_span("recorded", |cx| {
