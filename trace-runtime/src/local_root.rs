@@ -99,6 +99,16 @@ const MAX_PER_SHARD: usize = 4096;
 /// Amendments kept per root; past it they are counted as dropped.
 const MAX_AMENDMENTS: usize = 1024;
 
+/// What the table knows of a span's local root.
+enum Found {
+    /// The span is an open local root itself.
+    Itself,
+    /// The trace's open local root, another span.
+    Other(SpanContext),
+    /// No local root of this trace is open here.
+    Nothing,
+}
+
 /// The open local roots, by trace id.
 struct Table {
     shards: [Mutex<Vec<Entry>>; SHARDS],
@@ -126,20 +136,56 @@ impl Table {
 
     fn close(&self, context: &SpanContext) -> Amendments {
         self.with_shard(context, |open| {
-            // Usually the root started last in its shard: no search, no shift.
-            if open.last().is_some_and(|entry| entry.context.span_id() == context.span_id()) {
+            // Usually the root started last in its shard: popped, with no
+            // search and nothing shifted.
+            if open.last().is_some_and(|entry| is(entry, context)) {
                 return open.pop().map(|entry| entry.amendments).unwrap_or_default();
             }
-            match open.iter().rposition(|entry| entry.context.span_id() == context.span_id()) {
-                Some(at) => open.remove(at).amendments,
-                None => Amendments::default(),
+            position(open, context).map(|at| open.remove(at).amendments).unwrap_or_default()
+        })
+    }
+
+    fn is_open(&self, context: &SpanContext) -> bool {
+        self.with_shard(context, |open| position(open, context).is_some())
+    }
+
+    /// Adds `amendment` to the open root `context`; nothing once it has
+    /// ended, as for any ended span.
+    fn amend(&self, context: &SpanContext, amendment: Amendment) {
+        self.with_shard(context, |open| {
+            let Some(at) = position(open, context) else { return };
+            let amendments = &mut open[at].amendments;
+            if amendments.list.len() < MAX_AMENDMENTS {
+                amendments.list.push(amendment);
+            } else {
+                amendments.dropped = amendments.dropped.saturating_add(1);
+            }
+        });
+    }
+
+    /// Where the span `context` stands among the open roots of its trace:
+    /// one of them, or under the one started last.
+    fn find(&self, context: &SpanContext) -> Found {
+        self.with_shard(context, |open| {
+            if position(open, context).is_some() {
+                return Found::Itself;
+            }
+            match open.iter().rev().find(|entry| entry.context.trace_id() == context.trace_id()) {
+                Some(last) => Found::Other(last.context.clone()),
+                None => Found::Nothing,
             }
         })
     }
 }
 
-fn with_shard<T>(context: &SpanContext, f: impl FnOnce(&mut Vec<Entry>) -> T) -> T {
-    OPEN.with_shard(context, f)
+/// The entry of the root `context`, searched from the most recent.
+fn position(open: &[Entry], context: &SpanContext) -> Option<usize> {
+    open.iter().rposition(|entry| is(entry, context))
+}
+
+/// `entry` is the root `context`.
+fn is(entry: &Entry, context: &SpanContext) -> bool {
+    entry.context.span_id() == context.span_id() && entry.context.trace_id() == context.trace_id()
 }
 
 /// Writes down a recording local root that has just started. Returns whether
@@ -154,30 +200,6 @@ pub(crate) fn close(context: &SpanContext) -> Amendments {
     OPEN.close(context)
 }
 
-/// What the table knows of a span's local root.
-enum Found {
-    /// The span is an open local root itself.
-    Itself,
-    /// The trace's open local root, another span.
-    Other(SpanContext),
-    /// No local root of this trace is open here.
-    Nothing,
-}
-
-fn find(context: &SpanContext) -> Found {
-    with_shard(context, |open| {
-        let mut same_trace = open.iter().rev().filter(|entry| entry.context.trace_id() == context.trace_id());
-        let Some(last) = same_trace.next() else { return Found::Nothing };
-        if last.context.span_id() == context.span_id()
-            || same_trace.any(|entry| entry.context.span_id() == context.span_id())
-        {
-            Found::Itself
-        } else {
-            Found::Other(last.context.clone())
-        }
-    })
-}
-
 /// The context of the local root of the span current in `cx`: `cx` itself
 /// when that span is the root, or has no open root here (no span, a remote
 /// parent, a span whose root already ended); else `cx` with a stand-in for
@@ -188,25 +210,10 @@ pub(crate) fn root_of(cx: &Context) -> Context {
     if !context.is_valid() || context.is_remote() {
         return cx.clone();
     }
-    match find(context) {
+    match OPEN.find(context) {
         Found::Itself | Found::Nothing => cx.clone(),
         Found::Other(root) => cx.with_span(RootStandIn { context: root }),
     }
-}
-
-/// Adds `amendment` to the open root `context`; nothing once it has ended,
-/// as for any ended span.
-fn amend(context: &SpanContext, amendment: Amendment) {
-    with_shard(context, |open| {
-        if let Some(entry) = open.iter_mut().rev().find(|entry| entry.context.span_id() == context.span_id()) {
-            let amendments = &mut entry.amendments;
-            if amendments.list.len() < MAX_AMENDMENTS {
-                amendments.list.push(amendment);
-            } else {
-                amendments.dropped = amendments.dropped.saturating_add(1);
-            }
-        }
-    });
 }
 
 /// The local root as `current_root_span()` hands it out where the root is
@@ -222,7 +229,7 @@ impl Span for RootStandIn {
     where
         T: Into<Cow<'static, str>>,
     {
-        amend(&self.context, Amendment::Event(Event::new(name, timestamp, attributes, 0)));
+        OPEN.amend(&self.context, Amendment::Event(Event::new(name, timestamp, attributes, 0)));
     }
 
     fn span_context(&self) -> &SpanContext {
@@ -230,30 +237,30 @@ impl Span for RootStandIn {
     }
 
     fn is_recording(&self) -> bool {
-        with_shard(&self.context, |open| open.iter().any(|entry| entry.context.span_id() == self.context.span_id()))
+        OPEN.is_open(&self.context)
     }
 
     fn set_attribute(&mut self, attribute: KeyValue) {
-        amend(&self.context, Amendment::Attribute(attribute));
+        OPEN.amend(&self.context, Amendment::Attribute(attribute));
     }
 
     fn set_status(&mut self, status: Status) {
-        amend(&self.context, Amendment::Status(status));
+        OPEN.amend(&self.context, Amendment::Status(status));
     }
 
     fn update_name<T>(&mut self, new_name: T)
     where
         T: Into<Cow<'static, str>>,
     {
-        amend(&self.context, Amendment::Name(new_name.into()));
+        OPEN.amend(&self.context, Amendment::Name(new_name.into()));
     }
 
     fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
-        amend(&self.context, Amendment::Link(span_context, attributes));
+        OPEN.amend(&self.context, Amendment::Link(span_context, attributes));
     }
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
-        amend(&self.context, Amendment::End(timestamp));
+        OPEN.amend(&self.context, Amendment::End(timestamp));
     }
 }
 
