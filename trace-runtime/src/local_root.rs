@@ -48,25 +48,25 @@ enum Amendment {
     End(SystemTime),
 }
 
-/// The amendments a root collected while open, for [`close`]'s caller.
+/// The amendments a root collected while open.
 #[derive(Debug, Default)]
-pub(crate) struct Amendments {
+struct Amendments {
     list: Vec<Amendment>,
     /// Refused past [`MAX_AMENDMENTS`]: counted, not kept.
     dropped: u32,
 }
 
 impl Amendments {
-    /// Nothing was set from elsewhere (by far the most common case).
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
+    /// Nothing was set from elsewhere.
+    fn is_empty(&self) -> bool {
         self.list.is_empty() && self.dropped == 0
     }
 
     /// Applies them to the root, in the order they were made. Returns the
     /// end time one of them asked for, and how many were refused (past
     /// [`MAX_AMENDMENTS`]), for the span's dropped-attribute count.
-    pub(crate) fn apply_to(self, span: &mut impl Span) -> (Option<SystemTime>, u32) {
+    #[cold]
+    fn apply_to(self, span: &mut impl Span) -> (Option<SystemTime>, u32) {
         let mut end = None;
         for amendment in self.list {
             match amendment {
@@ -194,10 +194,17 @@ pub(crate) fn open(context: &SpanContext) -> bool {
     OPEN.open(context)
 }
 
-/// The root has ended (or is being dropped): forget it, and return what
-/// was done to it from elsewhere while it was open.
-pub(crate) fn close(context: &SpanContext) -> Amendments {
-    OPEN.close(context)
+/// The root `span` has ended (or is being dropped): forgets it, and applies
+/// to it, in order, what was done to it from elsewhere while it was open.
+/// Returns the end time one of those asked for, and how many were refused
+/// past [`MAX_AMENDMENTS`] (for the span's dropped-attribute count).
+pub(crate) fn close(span: &mut impl Span) -> (Option<SystemTime>, u32) {
+    let amendments = OPEN.close(span.span_context());
+    if amendments.is_empty() {
+        // By far the most common case.
+        return (None, 0);
+    }
+    amendments.apply_to(span)
 }
 
 /// The context of the local root of the span current in `cx`: `cx` itself
@@ -290,7 +297,7 @@ mod tests {
         // The root itself answers with its own context.
         let itself = Context::new().with_remote_span_context(root.clone());
         assert_eq!(span_id(&root_of(&itself)), SpanId::from(1_u64));
-        close(&root);
+        OPEN.close(&root);
         // Ended: a span of the trace stands in for it.
         let child = Context::new().with_remote_span_context(context(0xa1, 2));
         assert_eq!(span_id(&root_of(&child)), SpanId::from(2_u64));
@@ -310,7 +317,7 @@ mod tests {
         span.update_name("renamed");
         let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         span.end_with_timestamp(at);
-        let amendments = close(&root);
+        let amendments = OPEN.close(&root);
         assert_eq!(amendments.list.len(), 5);
         // Applied in order; the end time is handed back for the root's own end.
         let mut noop = opentelemetry::trace::noop::NoopSpan::DEFAULT;
@@ -319,7 +326,7 @@ mod tests {
         // Ended: the stand-in records nothing more, and says so.
         assert!(!span.is_recording());
         span.set_attribute(KeyValue::new("late", true));
-        assert!(close(&root).list.is_empty());
+        assert!(OPEN.close(&root).list.is_empty());
     }
 
     #[test]
@@ -331,9 +338,9 @@ mod tests {
         assert_eq!(span_id(&root_of(&child)), SpanId::from(2_u64));
         let first_cx = Context::new().with_remote_span_context(first.clone());
         assert_eq!(span_id(&root_of(&first_cx)), SpanId::from(1_u64));
-        close(&second);
+        OPEN.close(&second);
         assert_eq!(span_id(&root_of(&child)), SpanId::from(1_u64));
-        close(&first);
+        OPEN.close(&first);
     }
 
     #[test]
@@ -359,7 +366,7 @@ mod tests {
         for i in 0..(MAX_AMENDMENTS + 5) {
             stand_in.span().set_attribute(KeyValue::new("n", i as i64));
         }
-        let amendments = close(&root);
+        let amendments = OPEN.close(&root);
         assert_eq!((amendments.list.len(), amendments.dropped), (MAX_AMENDMENTS, 5));
     }
 }

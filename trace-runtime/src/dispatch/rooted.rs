@@ -46,12 +46,8 @@ impl RootedSpan {
             return None;
         }
         self.registered_root = false;
-        let amendments = local_root::close(self.span.span_context());
-        if amendments.is_empty() {
-            return None;
-        }
         // An SDK span has no dropped count to add refused amendments to.
-        let (end, _refused) = amendments.apply_to(&mut self.span);
+        let (end, _refused) = local_root::close(&mut self.span);
         end
     }
 }

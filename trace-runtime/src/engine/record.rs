@@ -107,29 +107,20 @@ impl EngineSpan {
 
     fn finish(&mut self, mut end: SystemTime) {
         if self.registered_root {
+            // What was set on this root from where it was not current.
             self.registered_root = false;
-            let amendments = local_root::close(&self.context);
-            if !amendments.is_empty() {
-                self.amend(amendments, &mut end);
+            let (asked_end, refused) = local_root::close(self);
+            end = asked_end.unwrap_or(end);
+            // Checked first: `limited` makes room for the rarer parts.
+            if refused > 0 {
+                if let Some((extra, _)) = self.limited() {
+                    extra.dropped.attributes = extra.dropped.attributes.saturating_add(refused);
+                }
             }
         }
         if let Some((mut record, engine)) = self.open.take() {
             record.end = end.max(record.start);
             engine.hand_off(self.context.clone(), record);
-        }
-    }
-}
-
-impl EngineSpan {
-    /// Applies what was set on this root from where it was not current.
-    #[cold]
-    fn amend(&mut self, amendments: local_root::Amendments, end: &mut SystemTime) {
-        let (asked_end, refused) = amendments.apply_to(self);
-        *end = asked_end.unwrap_or(*end);
-        if refused > 0 {
-            if let Some((extra, _)) = self.limited() {
-                extra.dropped.attributes = extra.dropped.attributes.saturating_add(refused);
-            }
         }
     }
 }
