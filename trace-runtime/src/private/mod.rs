@@ -40,7 +40,9 @@ use crate::span::start::{start_span, start_span_or_skip, RecordAttribute, SpanSp
 /// so neither layer below imports the other.
 #[derive(Debug)]
 pub struct Site {
+    /// Name, kind, service and source location: what spans point at.
     pub meta: Meta,
+    /// The function's RED metrics (`function.calls`, ...).
     pub calls: CallSite,
 }
 
